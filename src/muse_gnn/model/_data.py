@@ -1,0 +1,136 @@
+"""AnnData gene graphs -> tensors the model trains on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from anndata import AnnData
+
+from ..pp._graph import get_graph
+from ..pp._residuals import residual_features
+
+__all__ = ["GraphData", "prepare_graph", "graph_from_arrays"]
+
+
+@dataclass
+class GraphData:
+    """One dataset's gene graph: node features, edges and labels.
+
+    Attributes
+    ----------
+    name
+        Dataset name.
+    genes
+        Graph genes, in node order.
+    x
+        Node features, ``(n_genes, n_features)`` float32 (Pearson residuals across cells); ``None`` for a
+        dataset restored from disk without its AnnData.
+    edge_index
+        ``(2, n_edges)`` long tensor, both directions, no self loops.
+    tissue, technology, species
+        Labels carried to the joint embedding.
+    """
+
+    name: str
+    genes: pd.Index
+    x: torch.Tensor | None
+    edge_index: torch.Tensor
+    tissue: str = "unknown"
+    technology: str = "unknown"
+    species: str = "unknown"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.genes)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.meta.get("n_features", 0) if self.x is None else self.x.shape[1])
+
+    @property
+    def group(self) -> str:
+        """Tissue × technology group (weight sharing with ``share="group"``)."""
+        return f"{self.technology}_{self.tissue}"
+
+    def adjacency(self) -> sp.csr_matrix:
+        """Binary symmetric adjacency (nodes × nodes)."""
+        ei = self.edge_index.cpu().numpy()
+        n = self.n_nodes
+        return sp.csr_matrix((np.ones(ei.shape[1], dtype=np.float32), (ei[0], ei[1])), shape=(n, n))
+
+
+def _label(adata: AnnData, key: str) -> str:
+    if key in adata.uns and np.ndim(adata.uns[key]) == 0:
+        return str(adata.uns[key])
+    if key in adata.obs and adata.obs[key].nunique() == 1:
+        return str(adata.obs[key].iloc[0])
+    return "unknown"
+
+
+def _edge_index(adj: sp.spmatrix) -> torch.Tensor:
+    adj = sp.coo_matrix(adj)
+    mask = adj.row != adj.col
+    rows, cols = adj.row[mask], adj.col[mask]
+    # make undirected even if the stored matrix is not
+    ei = np.unique(np.concatenate([np.stack([rows, cols]), np.stack([cols, rows])], axis=1), axis=1)
+    return torch.as_tensor(ei, dtype=torch.long)
+
+
+def graph_from_arrays(
+    name: str,
+    genes: pd.Index | list[str],
+    x: np.ndarray,
+    adj: sp.spmatrix,
+    *,
+    tissue: str = "unknown",
+    technology: str = "unknown",
+    species: str = "unknown",
+) -> GraphData:
+    """Build :class:`GraphData` from arrays (used by :func:`prepare_graph` and tests)."""
+    x = np.asarray(x, dtype=np.float32)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"dataset {name!r}: node features contain NaN or infinite values.")
+    genes = pd.Index(np.asarray(genes).astype(str))
+    if x.shape[0] != len(genes) or adj.shape != (len(genes), len(genes)):
+        raise ValueError(f"dataset {name!r}: features, genes and adjacency disagree in size.")
+    if not genes.is_unique:
+        raise ValueError(f"dataset {name!r}: graph gene names are not unique.")
+    return GraphData(
+        name=name,
+        genes=genes,
+        x=torch.from_numpy(x),
+        edge_index=_edge_index(adj),
+        tissue=tissue,
+        technology=technology,
+        species=species,
+    )
+
+
+def prepare_graph(adata: AnnData, name: str, *, graph_key: str = "muse") -> GraphData:
+    """Read the graph of :func:`muse_gnn.pp.coexpression_graph` and compute its node features.
+
+    Raises a ``KeyError`` naming :func:`muse_gnn.pp.coexpression_graph` when the graph is missing.
+    """
+    if not isinstance(adata, AnnData):
+        raise TypeError(f"dataset {name!r} is a {type(adata).__name__}, not an AnnData.")
+    try:
+        genes, adj = get_graph(adata, graph_key=graph_key)
+    except KeyError as err:
+        raise KeyError(f"dataset {name!r}: {err.args[0]}") from None
+    if len(genes) < 2:
+        raise ValueError(f"dataset {name!r}: the gene graph has fewer than two genes.")
+    x = residual_features(adata, graph_key=graph_key)
+    return graph_from_arrays(
+        name,
+        genes,
+        x,
+        adj,
+        tissue=_label(adata, "tissue"),
+        technology=_label(adata, "technology"),
+        species=_label(adata, "species"),
+    )

@@ -1,0 +1,137 @@
+"""The trainable MuSe-GNN network: per-dataset input layers and decoders around shared layers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ._decoder import EdgeDecoder, GramMLPDecoder
+from ._encoder import InputLayer, SharedLayers
+
+__all__ = ["MuseModule", "NodeBatch"]
+
+
+@dataclass
+class NodeBatch:
+    """Several graphs concatenated block-diagonally (one pass of the shared layers)."""
+
+    ids: list[int]
+    x: list[Tensor]
+    edge_index: list[Tensor]  # local, per graph
+    offsets: dict[int, int]
+    batch: Tensor
+    edge_index_all: Tensor  # global positions
+    segments: list[tuple[str, int, int, int, int]]  # (shared key, node start, node end, edge start, edge end)
+    n_nodes: int
+
+
+class MuseModule(nn.Module):
+    """Input layers, shared layers and decoders of a MuSe-GNN model.
+
+    Parameters
+    ----------
+    n_features
+        Input width of each dataset (its number of cells).
+    n_nodes
+        Genes of each dataset (for the dense decoder).
+    shared_keys
+        Key of each dataset's shared stack (``"all"`` or its tissue × technology group).
+    n_latent
+        Output width (32 in the reference).
+    heads
+        Heads of the input layer (4 in the reference).
+    decoder
+        ``"edges"`` or ``"mlp"``.
+
+    Examples
+    --------
+    >>> m = MuseModule([20, 30], [10, 12], ["all", "all"])
+    >>> sum(p.numel() for p in m.parameters()) > 0
+    True
+    """
+
+    def __init__(
+        self,
+        n_features: Sequence[int],
+        n_nodes: Sequence[int],
+        shared_keys: Sequence[str],
+        *,
+        n_latent: int = 32,
+        heads: int = 4,
+        decoder: str = "edges",
+    ) -> None:
+        super().__init__()
+        self.n_latent, self.heads, self.decoder_kind = n_latent, heads, decoder
+        self.shared_keys: list[str] = []
+        self.input_layers = nn.ModuleDict()
+        self.decoders = nn.ModuleDict()
+        self.shared = nn.ModuleDict()
+        for f, n, k in zip(n_features, n_nodes, shared_keys, strict=True):
+            self.add_dataset(f, n, k)
+
+    def add_dataset(self, n_features: int, n_nodes: int, shared_key: str) -> int:
+        """Append the layers of one dataset (a new shared stack if its key is new); return its index."""
+        i = len(self.shared_keys)
+        self.input_layers[f"d{i}"] = InputLayer(n_features, self.n_latent, self.heads)
+        self.decoders[f"d{i}"] = GramMLPDecoder(n_nodes) if self.decoder_kind == "mlp" else EdgeDecoder()
+        key = _module_key(shared_key)
+        if key not in self.shared:
+            self.shared[key] = SharedLayers(self.n_latent, self.heads)
+        self.shared_keys.append(key)
+        return i
+
+    def reset_parameters(self) -> None:
+        for m in (*self.input_layers.values(), *self.shared.values(), *self.decoders.values()):
+            m.reset_parameters()
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return [*self.input_layers.parameters(), *self.shared.parameters()]
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.decoders.parameters())
+
+    def make_batch(self, ids: Sequence[int], xs: Sequence[Tensor], edge_indices: Sequence[Tensor]) -> NodeBatch:
+        """Concatenate graphs block-diagonally, ordered so that each shared stack's graphs are contiguous."""
+        order = sorted(range(len(ids)), key=lambda j: (self.shared_keys[ids[j]], j))
+        ids = [ids[j] for j in order]
+        xs = [xs[j] for j in order]
+        eis = [edge_indices[j] for j in order]
+        offsets, batch, shifted, segments = {}, [], [], []
+        node, edge = 0, 0
+        device = xs[0].device
+        for k, (t, x, ei) in enumerate(zip(ids, xs, eis, strict=True)):
+            offsets[t] = node
+            batch.append(torch.full((x.shape[0],), k, dtype=torch.long, device=device))
+            shifted.append(ei + node)
+            key = self.shared_keys[t]
+            if segments and segments[-1][0] == key:
+                s = segments[-1]
+                segments[-1] = (key, s[1], node + x.shape[0], s[3], edge + ei.shape[1])
+            else:
+                segments.append((key, node, node + x.shape[0], edge, edge + ei.shape[1]))
+            node += x.shape[0]
+            edge += ei.shape[1]
+        return NodeBatch(
+            ids=list(ids), x=list(xs), edge_index=list(eis), offsets=offsets, batch=torch.cat(batch),
+            edge_index_all=torch.cat(shifted, dim=1), segments=segments, n_nodes=node,
+        )
+
+    def encode(self, nb: NodeBatch) -> Tensor:
+        """Embeddings of all nodes of a batch, ``(n_nodes, n_latent)``."""
+        h = torch.cat(
+            [self.input_layers[f"d{t}"](x, ei) for t, x, ei in zip(nb.ids, nb.x, nb.edge_index, strict=True)]
+        )
+        if len(nb.segments) == 1:
+            return self.shared[nb.segments[0][0]](h, nb.edge_index_all, nb.batch)
+        parts = []
+        for key, a, b, ea, eb in nb.segments:
+            parts.append(self.shared[key](h[a:b], nb.edge_index_all[:, ea:eb] - a, nb.batch[a:b]))
+        return torch.cat(parts)
+
+
+def _module_key(key: str) -> str:
+    """ModuleDict keys may not contain dots."""
+    return "g_" + "".join(c if c.isalnum() or c == "_" else "_" for c in key)

@@ -1,0 +1,503 @@
+"""Per-dataset gene–gene graphs: selection, co-expression edges, storage in ``varp``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from anndata import AnnData
+from scipy import stats
+
+from .._utils import as_dataset_dict, check_adata, check_counts, get_matrix, logger
+from ._residuals import pearson_residuals, residual_hvg
+
+__all__ = ["coexpression_graph", "coexpression_graphs", "graph_from_edgelist", "get_graph"]
+
+_MIN_CELLS = 20
+
+
+def _is_spatial(adata: AnnData, spatial_key: str) -> bool:
+    tech = str(adata.uns.get("technology", "")).lower()
+    return spatial_key in adata.obsm or tech in {"spatial", "visium", "st", "slide-seq"}
+
+
+def _pearson_pvalues(features: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of Pearson correlations between the rows of ``features`` (t-test, n − 2 df)."""
+    n = features.shape[1]
+    corr = np.corrcoef(features.astype(np.float64))
+    corr = np.nan_to_num(corr, nan=0.0)
+    r = np.clip(corr, -1 + 1e-12, 1 - 1e-12)
+    t = r * np.sqrt((n - 2) / (1 - r * r))
+    p = 2 * stats.t.sf(np.abs(t), df=n - 2)
+    np.fill_diagonal(p, 1.0)
+    return p
+
+
+def _edges_from_pvalues(p: np.ndarray, pvalue: float, fdr: float | None) -> np.ndarray:
+    """Binary symmetric adjacency (no self loops) from a genes × genes p-value matrix."""
+    iu = np.triu_indices(p.shape[0], k=1)
+    pv = p[iu]
+    if fdr is not None:
+        keep = np.zeros(pv.size, dtype=bool)
+        finite = np.isfinite(pv)
+        if finite.any():
+            padj = stats.false_discovery_control(pv[finite], method="bh")
+            keep[finite] = padj < fdr
+    else:
+        keep = np.isfinite(pv) & (pv < pvalue)
+    adj = np.zeros(p.shape, dtype=bool)
+    adj[iu[0][keep], iu[1][keep]] = True
+    return adj | adj.T
+
+
+def _compute_graph(
+    adata: AnnData,
+    *,
+    n_top_genes: int,
+    flavor: str,
+    method: str,
+    pvalue: float,
+    fdr: float | None,
+    layer: str | None,
+    spatial_key: str,
+    theta: float,
+    allow_noncounts: bool,
+    device: str,
+) -> dict[str, Any]:
+    """Everything :func:`coexpression_graph` writes, computed without touching ``adata``."""
+    func = "coexpression_graph"
+    check_adata(adata, func, min_cells=_MIN_CELLS)
+    if flavor not in {"auto", "pearson_residuals", "spatial"}:
+        raise ValueError(f"{func}: flavor must be 'auto', 'pearson_residuals' or 'spatial', got {flavor!r}.")
+    if method not in {"cscore", "pearson"}:
+        raise ValueError(f"{func}: method must be 'cscore' or 'pearson', got {method!r}.")
+    if not 0 < pvalue < 1:
+        raise ValueError(f"{func}: pvalue must be in (0, 1), got {pvalue}.")
+    if fdr is not None and not 0 < fdr < 1:
+        raise ValueError(f"{func}: fdr must be in (0, 1) or None, got {fdr}.")
+    if int(n_top_genes) < 2:
+        raise ValueError(f"{func}: n_top_genes must be at least 2, got {n_top_genes}.")
+    X = get_matrix(adata, layer, func)
+    is_int = check_counts(X, func, allow_noncounts=allow_noncounts)
+
+    used_flavor = flavor
+    if flavor == "auto":
+        used_flavor = "spatial" if _is_spatial(adata, spatial_key) else "pearson_residuals"
+    if used_flavor == "spatial" and spatial_key not in adata.obsm:
+        raise KeyError(
+            f"{func}: flavor='spatial' needs spot coordinates in `adata.obsm[{spatial_key!r}]`; add them or "
+            "use flavor='pearson_residuals'."
+        )
+
+    gene_totals = np.asarray(X.sum(axis=0)).ravel()
+    nonzero = gene_totals > 0
+    n_zero = int((~nonzero).sum())
+    if n_zero:
+        warnings.warn(
+            f"{func}: {n_zero} all-zero genes are excluded from the graph.", UserWarning, stacklevel=3
+        )
+    n_candidates = int(nonzero.sum())
+    if n_candidates < 2:
+        raise ValueError(f"{func}: fewer than two genes have non-zero counts; nothing to build a graph on.")
+    n_top = int(n_top_genes)
+    if n_candidates < n_top:
+        warnings.warn(
+            f"{func}: only {n_candidates} non-zero genes, fewer than n_top_genes={n_top}; all are used.",
+            UserWarning,
+            stacklevel=3,
+        )
+        n_top = n_candidates
+    cand = np.flatnonzero(nonzero)
+    cell_totals = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
+    if np.any(cell_totals <= 0):
+        raise ValueError(
+            f"{func}: {int((cell_totals <= 0).sum())} cells have zero total counts; filter them first, e.g. "
+            "`sc.pp.filter_cells(adata, min_counts=1)`."
+        )
+
+    extra_var: dict[str, np.ndarray] = {}
+    sub = AnnData(X=X[:, cand], obs=pd.DataFrame(index=adata.obs_names.copy()))
+    sub.var_names = adata.var_names[cand]
+    if used_flavor == "spatial":
+        from ._sparkx import sparkx_test
+
+        coords = np.asarray(adata.obsm[spatial_key], dtype=np.float64)
+        res = sparkx_test(X[:, cand], coords)
+        pval = np.asarray(res["pval"], dtype=np.float64)
+        padj = np.asarray(res["padj"], dtype=np.float64)
+        order = np.lexsort((np.nan_to_num(pval, nan=np.inf), np.nan_to_num(padj, nan=np.inf)))
+        chosen = cand[np.sort(order[:n_top])]
+        full_p = np.full(adata.n_vars, np.nan)
+        full_padj = np.full(adata.n_vars, np.nan)
+        full_p[cand] = pval
+        full_padj[cand] = padj
+        extra_var["sparkx_pval"] = full_p
+        extra_var["sparkx_padj"] = full_padj
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            hvg = residual_hvg(sub, n_top_genes=n_top, theta=theta, allow_noncounts=True)
+        chosen = cand[np.flatnonzero(hvg["highly_variable"].to_numpy())]
+        full_var = np.full(adata.n_vars, np.nan)
+        full_var[cand] = hvg["residual_variances"].to_numpy()
+        extra_var["residual_variance"] = full_var
+
+    clip = float(np.sqrt(adata.n_obs))
+    if method == "cscore":
+        from ._cscore import cscore_arrays
+
+        _, p, _ = cscore_arrays(X[:, chosen], cell_totals, post_process=True, device=device)
+    else:
+        feats = pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals)
+        p = _pearson_pvalues(feats)
+    adj_sub = _edges_from_pvalues(p, pvalue, fdr)
+    rows, cols = np.nonzero(adj_sub)
+    n = adata.n_vars
+    conn = sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.float32), (chosen[rows], chosen[cols])), shape=(n, n)
+    )
+    selected = np.zeros(n, dtype=bool)
+    selected[chosen] = True
+    n_edges = int(rows.size // 2)
+    degree = np.asarray(conn.sum(axis=1)).ravel()
+    params = {
+        "method": method,
+        "flavor": used_flavor,
+        "n_top_genes": int(n_top_genes),
+        "n_genes": int(chosen.size),
+        "pvalue": float(pvalue),
+        "fdr": float(fdr) if fdr is not None else "None",
+        "layer": layer if layer is not None else "None",
+        "spatial_key": spatial_key,
+        "theta": float(theta),
+        "clip": clip,
+        "integer_counts": bool(is_int),
+        "allow_noncounts": bool(allow_noncounts),
+        "n_edges": n_edges,
+        "n_isolated": int((degree[chosen] == 0).sum()),
+    }
+    logger.info(
+        "coexpression_graph: %d genes (%s), %d edges (%s, p < %s)",
+        chosen.size,
+        used_flavor,
+        n_edges,
+        method,
+        pvalue if fdr is None else f"FDR {fdr}",
+    )
+    return {"conn": conn, "selected": selected, "extra_var": extra_var, "params": params}
+
+
+def _write_graph(adata: AnnData, result: dict[str, Any], key_added: str) -> None:
+    adata.varp[f"{key_added}_connectivities"] = result["conn"]
+    adata.var[f"{key_added}_selected"] = result["selected"]
+    for col, values in result["extra_var"].items():
+        adata.var[col] = values
+    adata.uns[key_added] = {"params": result["params"]}
+
+
+def coexpression_graph(
+    adata: AnnData,
+    *,
+    n_top_genes: int = 1000,
+    flavor: Literal["auto", "pearson_residuals", "spatial"] = "auto",
+    method: Literal["cscore", "pearson"] = "cscore",
+    pvalue: float = 0.005,
+    fdr: float | None = None,
+    layer: str | None = None,
+    spatial_key: str = "spatial",
+    theta: float = 100.0,
+    allow_noncounts: bool = False,
+    device: str = "auto",
+    key_added: str = "muse",
+    copy: bool = False,
+) -> AnnData | None:
+    """Build the MuSe-GNN gene graph of one dataset.
+
+    Genes: the ``n_top_genes`` genes with the highest analytic Pearson residual variance
+    (:func:`scanpy.experimental.pp.highly_variable_genes`), or, for spatial data, the genes with the smallest
+    SPARK-X p-values (:func:`muse_gnn.pp.sparkx`). Edges: CS-CORE co-expression (:func:`muse_gnn.pp.cscore`)
+    between the selected genes, an edge wherever the independence test gives ``p < pvalue`` (the reference,
+    binary and unsigned) or, with ``fdr``, a Benjamini–Hochberg adjusted p-value below ``fdr``.
+    ``method="pearson"`` uses Pearson correlation of the residuals instead (faster, less accurate for
+    sparse counts). Node features are not stored; :func:`muse_gnn.pp.residual_features` recomputes them.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes AnnData with raw counts (``X`` or ``layer``).
+    n_top_genes
+        Number of graph genes (all non-zero genes, with a warning, when there are fewer).
+    flavor
+        ``"pearson_residuals"``, ``"spatial"`` (SPARK-X selection), or ``"auto"``: spatial when
+        ``adata.obsm[spatial_key]`` exists or ``adata.uns["technology"]`` says so.
+    method
+        ``"cscore"`` (reference) or ``"pearson"``.
+    pvalue
+        Edge threshold on the co-expression p-value (reference 0.005).
+    fdr
+        If given, threshold on BH-adjusted p-values instead of ``pvalue``.
+    layer
+        Layer with the counts; ``None`` uses ``X``.
+    spatial_key
+        Key of the coordinates in ``adata.obsm``.
+    theta
+        Overdispersion of the residuals (scanpy's default 100).
+    allow_noncounts
+        Accept non-integer values (gene activity, normalised data) with a warning.
+    device
+        Device for the CS-CORE matrix products (``"auto"``: a GPU when present).
+    key_added
+        Prefix of the outputs.
+    copy
+        Return a modified copy instead of writing to ``adata``.
+
+    Returns
+    -------
+    ``None`` (or a copy when ``copy=True``); writes
+
+    ``adata.varp[f"{key_added}_connectivities"]``
+        Sparse binary symmetric genes × genes matrix, zero outside the graph genes.
+    ``adata.var[f"{key_added}_selected"]``
+        Boolean mask of the graph genes.
+    ``adata.var["residual_variance"]`` or ``adata.var["sparkx_pval"]``, ``adata.var["sparkx_padj"]``
+        Selection statistics.
+    ``adata.uns[key_added]["params"]``
+        Every parameter used.
+
+    Examples
+    --------
+    >>> import muse_gnn as mg
+    >>> adatas = mg.datasets.simulate(n_datasets=2, n_genes=300, n_cells=(200, 300))
+    >>> ad = adatas["scrna_heart_0"]
+    >>> mg.pp.coexpression_graph(ad, n_top_genes=100)
+    >>> ad.varp["muse_connectivities"].shape
+    (300, 300)
+    """
+    result = _compute_graph(
+        adata,
+        n_top_genes=n_top_genes,
+        flavor=flavor,
+        method=method,
+        pvalue=pvalue,
+        fdr=fdr,
+        layer=layer,
+        spatial_key=spatial_key,
+        theta=theta,
+        allow_noncounts=allow_noncounts,
+        device=device,
+    )
+    target = adata.copy() if copy else adata
+    _write_graph(target, result, key_added)
+    return target if copy else None
+
+
+def coexpression_graphs(
+    adatas: Sequence[AnnData] | dict[str, AnnData] | Any,
+    *,
+    n_jobs: int = 1,
+    show_progress_bar: bool = True,
+    key_added: str = "muse",
+    **kwargs: Any,
+) -> None:
+    """Run :func:`coexpression_graph` on several datasets (a list, a dict of AnnData or a MuData).
+
+    Graphs are computed first (in ``n_jobs`` worker processes) and written only once every dataset
+    succeeded, so a failure leaves all datasets unchanged.
+
+    Parameters
+    ----------
+    adatas
+        The datasets.
+    n_jobs
+        Worker processes (joblib); ``1`` runs in this process, ``-1`` uses all cores.
+    show_progress_bar
+        Show a tqdm progress bar.
+    key_added
+        As in :func:`coexpression_graph`.
+    **kwargs
+        Passed to :func:`coexpression_graph`.
+
+    Examples
+    --------
+    >>> import muse_gnn as mg
+    >>> adatas = mg.datasets.simulate(n_datasets=2, n_genes=300, n_cells=(200, 300))
+    >>> mg.pp.coexpression_graphs(adatas, n_top_genes=100)
+    >>> all("muse_connectivities" in ad.varp for ad in adatas.values())
+    True
+    """
+    from tqdm.auto import tqdm
+
+    named = as_dataset_dict(adatas, "coexpression_graphs")
+    unknown = set(kwargs) - {
+        "n_top_genes", "flavor", "method", "pvalue", "fdr", "layer", "spatial_key", "theta",
+        "allow_noncounts", "device",
+    }
+    if unknown:
+        raise TypeError(f"coexpression_graphs: unexpected arguments {sorted(unknown)}.")
+    opts = dict(
+        n_top_genes=1000, flavor="auto", method="cscore", pvalue=0.005, fdr=None, layer=None,
+        spatial_key="spatial", theta=100.0, allow_noncounts=False, device="auto",
+    )
+    opts.update(kwargs)
+    items = list(named.items())
+    if n_jobs == 1:
+        results = []
+        for name, ad in tqdm(items, desc="gene graphs", disable=not show_progress_bar):
+            try:
+                results.append(_compute_graph(ad, **opts))
+            except Exception as err:
+                raise type(err)(f"dataset {name!r}: {err}") from err
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_compute_graph)(ad, **opts)
+            for _, ad in tqdm(items, desc="gene graphs", disable=not show_progress_bar)
+        )
+    for (_, ad), res in zip(items, results, strict=True):
+        _write_graph(ad, res, key_added)
+
+
+def graph_from_edgelist(
+    adata: AnnData,
+    edges: pd.DataFrame,
+    *,
+    source: str = "source",
+    target: str = "target",
+    weight: str | None = None,
+    layer: str | None = None,
+    theta: float = 100.0,
+    allow_noncounts: bool = False,
+    key_added: str = "muse",
+    copy: bool = False,
+) -> AnnData | None:
+    """Use your own gene graph (e.g. a regulatory network) instead of CS-CORE co-expression.
+
+    The graph genes are the genes of ``adata`` that occur in ``edges``; edges are made undirected and
+    (unless ``weight`` is given) binary. Edges naming genes absent from ``adata`` are dropped and counted.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes AnnData with counts (used for the node features at training time).
+    edges
+        DataFrame with gene names in columns ``source`` and ``target`` (and optionally ``weight``).
+    source, target, weight
+        Column names.
+    layer, theta, allow_noncounts
+        As in :func:`coexpression_graph` (stored for the node features).
+    key_added
+        Prefix of the outputs.
+    copy
+        Return a modified copy.
+
+    Returns
+    -------
+    ``None`` or a copy; writes the same fields as :func:`coexpression_graph`.
+
+    Examples
+    --------
+    >>> import pandas as pd, muse_gnn as mg
+    >>> ad = mg.datasets.simulate(n_datasets=1, n_genes=300, n_cells=(100, 100))["scrna_heart_0"]
+    >>> g = ad.var_names
+    >>> mg.pp.graph_from_edgelist(ad, pd.DataFrame({"source": g[:5], "target": g[1:6]}))
+    >>> int(ad.var["muse_selected"].sum())
+    6
+    """
+    func = "graph_from_edgelist"
+    check_adata(adata, func, min_cells=_MIN_CELLS)
+    X = get_matrix(adata, layer, func)
+    is_int = check_counts(X, func, allow_noncounts=allow_noncounts)
+    if not isinstance(edges, pd.DataFrame):
+        raise TypeError(f"{func}: `edges` must be a pandas DataFrame with columns {source!r}, {target!r}.")
+    missing_cols = [c for c in (source, target, weight) if c is not None and c not in edges.columns]
+    if missing_cols:
+        raise KeyError(f"{func}: `edges` lacks columns {missing_cols}; it has {list(edges.columns)}.")
+    pos = pd.Series(np.arange(adata.n_vars), index=adata.var_names)
+    s = pos.reindex(edges[source].astype(str)).to_numpy()
+    t = pos.reindex(edges[target].astype(str)).to_numpy()
+    ok = ~(np.isnan(s) | np.isnan(t))
+    n_dropped = int((~ok).sum())
+    if not ok.any():
+        raise ValueError(
+            f"{func}: none of the {len(edges)} edges connects two genes of `adata.var_names`; check the "
+            "gene identifiers (symbols vs Ensembl IDs, species)."
+        )
+    if n_dropped:
+        warnings.warn(f"{func}: {n_dropped} edges name genes not in `adata`; dropped.", UserWarning, stacklevel=2)
+    s, t = s[ok].astype(np.int64), t[ok].astype(np.int64)
+    loops = s == t
+    s, t = s[~loops], t[~loops]
+    if weight is not None:
+        w = np.asarray(edges[weight].to_numpy()[ok][~loops], dtype=np.float32)
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{func}: edge weights contain NaN or infinite values.")
+    else:
+        w = np.ones(s.size, dtype=np.float32)
+    n = adata.n_vars
+    # an edge listed in both directions (or twice) keeps its largest weight
+    conn = _max_dedup(sp.coo_matrix((np.r_[w, w], (np.r_[s, t], np.r_[t, s])), shape=(n, n)))
+    selected = np.zeros(n, dtype=bool)
+    selected[np.unique(np.r_[s, t])] = True
+    params = {
+        "method": "edgelist",
+        "flavor": "edgelist",
+        "n_genes": int(selected.sum()),
+        "layer": layer if layer is not None else "None",
+        "theta": float(theta),
+        "clip": float(np.sqrt(adata.n_obs)),
+        "integer_counts": bool(is_int),
+        "allow_noncounts": bool(allow_noncounts),
+        "weighted": weight is not None,
+        "n_edges": int(conn.nnz // 2),
+        "n_edges_dropped": n_dropped,
+    }
+    result = {"conn": conn.astype(np.float32), "selected": selected, "extra_var": {}, "params": params}
+    out = adata.copy() if copy else adata
+    _write_graph(out, result, key_added)
+    return out if copy else None
+
+
+def _max_dedup(coo: sp.coo_matrix) -> sp.csr_matrix:
+    """Collapse duplicate entries of a COO matrix keeping the maximum value."""
+    df = pd.DataFrame({"r": coo.row, "c": coo.col, "v": coo.data})
+    df = df.groupby(["r", "c"], sort=False)["v"].max().reset_index()
+    return sp.csr_matrix((df["v"].to_numpy(), (df["r"].to_numpy(), df["c"].to_numpy())), shape=coo.shape)
+
+
+def get_graph(adata: AnnData, *, graph_key: str = "muse") -> tuple[pd.Index, sp.csr_matrix]:
+    """Return the graph genes and their adjacency (graph genes × graph genes, CSR).
+
+    Parameters
+    ----------
+    adata
+        AnnData processed by :func:`coexpression_graph` or :func:`graph_from_edgelist`.
+    graph_key
+        Their ``key_added``.
+
+    Returns
+    -------
+    ``(genes, adjacency)``.
+
+    Examples
+    --------
+    >>> import muse_gnn as mg
+    >>> ad = mg.datasets.simulate(n_datasets=1, n_genes=300, n_cells=(200, 200))["scrna_heart_0"]
+    >>> mg.pp.coexpression_graph(ad, n_top_genes=100, method="pearson")
+    >>> genes, adj = mg.pp.get_graph(ad)
+    >>> adj.shape
+    (100, 100)
+    """
+    sel_key, conn_key = f"{graph_key}_selected", f"{graph_key}_connectivities"
+    if sel_key not in adata.var or conn_key not in adata.varp:
+        raise KeyError(
+            f"get_graph: no gene graph under key {graph_key!r} (missing `var[{sel_key!r}]` or "
+            f"`varp[{conn_key!r}]`); run `mg.pp.coexpression_graph(adata, key_added={graph_key!r})` first."
+        )
+    sel = np.flatnonzero(np.asarray(adata.var[sel_key].to_numpy(), dtype=bool))
+    conn = sp.csr_matrix(adata.varp[conn_key])
+    return adata.var_names[sel], conn[sel][:, sel].tocsr()

@@ -1,0 +1,82 @@
+"""``mg.tl.fit``: train MuSe-GNN on several datasets and write their gene embeddings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from anndata import AnnData
+
+from ..model import MuseGNN
+
+__all__ = ["fit"]
+
+
+def fit(
+    adatas: Sequence[AnnData] | Mapping[str, AnnData] | Any,
+    *,
+    graph_key: str = "muse",
+    n_latent: int = 32,
+    share: Literal["all", "group"] = "all",
+    decoder: Literal["edges", "mlp"] = "edges",
+    max_epochs: int = 300,
+    lr: float = 1e-3,
+    lr_decoder: float | None = None,
+    accelerator: str = "auto",
+    devices: int | str | Sequence[int] = "auto",
+    early_stopping: bool = False,
+    checkpoint_dir: str | os.PathLike | None = None,
+    allow_disjoint: bool = False,
+    random_state: int = 0,
+    show_progress_bar: bool = True,
+    key_added: str = "X_muse",
+    inplace: bool = True,
+    **train_kwargs: Any,
+) -> MuseGNN:
+    """Train one MuSe-GNN model across datasets and write each dataset's gene embedding.
+
+    Parameters
+    ----------
+    adatas
+        Datasets with graphs from :func:`muse_gnn.pp.coexpression_graph`: a list, a dict ``{name: AnnData}``
+        or a MuData.
+    graph_key
+        ``key_added`` of the graph construction.
+    n_latent, share, decoder, allow_disjoint, random_state
+        Model options, see :class:`muse_gnn.MuseGNN`.
+    max_epochs, lr, lr_decoder, accelerator, devices, early_stopping, checkpoint_dir, show_progress_bar
+        Training options, see :meth:`muse_gnn.MuseGNN.train`.
+    key_added
+        Where to write the embeddings: ``adata.varm[key_added]`` (genes × n_latent, NaN rows for genes
+        outside the dataset's graph) and the parameters in ``adata.uns[key_added]``.
+    inplace
+        Write to the AnnData objects; with ``False`` only the trained model is returned.
+    **train_kwargs
+        Further options of :meth:`muse_gnn.MuseGNN.train` (``lambda_contrast``, ``temperature``, ...).
+
+    Returns
+    -------
+    The trained :class:`muse_gnn.MuseGNN`.
+
+    Examples
+    --------
+    >>> import muse_gnn as mg
+    >>> adatas = mg.datasets.simulate(n_datasets=2, n_genes=200, n_cells=(100, 150))
+    >>> mg.pp.coexpression_graphs(adatas, n_top_genes=80, method="pearson", show_progress_bar=False)
+    >>> model = mg.tl.fit(adatas, max_epochs=2, show_progress_bar=False)
+    >>> adatas["scrna_heart_0"].varm["X_muse"].shape
+    (200, 32)
+    """
+    model = MuseGNN(
+        adatas, graph_key=graph_key, n_latent=n_latent, share=share, decoder=decoder,
+        allow_disjoint=allow_disjoint, random_state=random_state,
+    )
+    model.train(
+        max_epochs=max_epochs, lr=lr, lr_decoder=lr_decoder, accelerator=accelerator, devices=devices,
+        early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, show_progress_bar=show_progress_bar,
+        **train_kwargs,
+    )
+    if inplace:
+        model.write_embeddings(key_added=key_added)
+    return model
