@@ -247,11 +247,20 @@ def test_lisi_matches_root_finding_reference():
 
 
 def test_ilisi_include_self_option():
-    # Two far-apart pairs (a, b): without self, each row's only neighbour within reach is the other
-    # batch... with n_neighbors=1 and include_self=False, the single neighbour is the twin -> LISI 1.
-    joint = make_joint([[0.0], [0.001], [10.0], [10.001]], list("abcd"), ["a", "b", "a", "b"])
-    assert mm.ilisi(joint, n_neighbors=1, perplexity=1, include_self=False, scale=False) == pytest.approx(1.0)
-    assert mm.ilisi(joint, n_neighbors=2, perplexity=1, include_self=True, scale=False) > 1.5
+    rng = np.random.default_rng(16)
+    n, k = 80, 15
+    X = rng.normal(size=(n, 3))
+    ds = rng.choice(["a", "b"], size=n)
+    joint = make_joint(X, [f"g{i}" for i in range(n)], ds)
+    d = np.linalg.norm(X[:, None] - X[None], axis=2)
+    order = np.argsort(d, axis=1, kind="stable")
+    for include_self, cols in ((True, slice(0, k)), (False, slice(1, k + 1))):
+        idx = order[:, cols]
+        lisi = _lisi_from_knn(np.take_along_axis(d, idx, axis=1), idx, ds, perplexity=k // 3)
+        expected = np.median(lisi) - 1.0
+        got = mm.ilisi(joint, n_neighbors=k, include_self=include_self)
+        assert got == pytest.approx(expected, rel=1e-9)
+    assert mm.ilisi(joint, n_neighbors=k, include_self=False) != mm.ilisi(joint, n_neighbors=k)
 
 
 # ------------------------------------------------------------------------------------------- GC
@@ -440,7 +449,8 @@ def test_paper_metrics_bad_inputs():
     dup = make_joint(np.eye(3), ["a", "a", "b"], ["d", "d", "d"])
     with pytest.raises(ValueError, match="duplicated"):
         mm.paper_metrics(dup)
-    empty = AnnData(obs=pd.DataFrame({"gene": [], "dataset": []}), obsm={"X_muse": np.zeros((0, 4))})
+    empty_obs = pd.DataFrame({"gene": [], "dataset": []}, index=pd.Index([], dtype=str))
+    empty = AnnData(obs=empty_obs, obsm={"X_muse": np.zeros((0, 4))})
     with pytest.raises(ValueError, match="empty"):
         mm.paper_metrics(empty)
     allnan = make_joint(np.full((3, 2), np.nan), list("abc"), ["d"] * 3)
@@ -464,7 +474,8 @@ def test_average_rank_with_ties_hand_computed():
     # heart: ASW ranks muse 1, pca/gae tie 2.5; AUC ranks pca 1, muse 2, gae 3
     # lung:  ASW muse 1, pca 2, gae 3;         AUC muse 1, gae 2, pca 3
     expected = pd.DataFrame(
-        {"heart": [1.5, 1.75, 2.75], "lung": [1.0, 2.5, 2.5]}, index=pd.Index(["muse", "pca", "gae"], name="method")
+        {"heart": [1.5, 1.75, 2.75], "lung": [1.0, 2.5, 2.5]},
+        index=pd.Index(["muse", "pca", "gae"], name="method"),
     )
     expected["overall"] = expected.mean(axis=1)
     pd.testing.assert_frame_equal(out, expected)
@@ -524,14 +535,13 @@ def test_planted_ari_leiden_recovers_modules():
 
 
 def test_same_gene_nn_rate_hand_computed():
-    # d1: a 0°, b 90°; d2: a 80°, b 10°  (swapped: each row's nearest other-dataset row is the other gene)
-    # d3: a 5°, c 45° (c only in d3 -> not scored).  Scored rows: a1, b1, a2, b2, a3.
-    # a1 (0°): candidates a2 80, b2 10, a3 5, c3 45 -> a3 hit.  b1 (90°): a2 80 -> miss.
-    # a2 (80°): b1 90 (10°), a1 0, a3 5, c3 45 -> b1 miss.  b2 (10°): a1 0, a3 5 -> a3 (5° off) miss.
-    # a3 (5°): a1 (5° off) and b2 (5° off) tie -> first in row order, a1: hit.  Rate = 2/5.
+    # d1: a 0°, b 90°; d2: a 80°, b 12°; d3: a 5°, c 45° (c only in d3 -> not scored).
+    # Scored rows a1, b1, a2, b2, a3; nearest row of another dataset (smallest angle):
+    # a1 (0°): a3 at 5° -> hit.        b1 (90°): a2 at 80° -> miss.   a2 (80°): b1 at 90° -> miss.
+    # b2 (12°): a3 at 5° -> miss.      a3 (5°): a1 at 0° (b2 is 7° away) -> hit.      Rate = 2/5.
     genes = ["a", "b", "a", "b", "a", "c"]
     ds = ["d1", "d1", "d2", "d2", "d3", "d3"]
-    joint = make_joint(angles([0, 90, 80, 10, 5, 45]), genes, ds)
+    joint = make_joint(angles([0, 90, 80, 12, 5, 45]), genes, ds)
     assert mm.same_gene_nn_rate(joint) == pytest.approx(2 / 5)
     with pytest.warns(UserWarning, match="single dataset"):
         assert np.isnan(mm.same_gene_nn_rate(joint[joint.obs["dataset"] == "d1"].copy()))
@@ -551,7 +561,7 @@ def test_context_separation_hand_computed():
     assert res["non_context"] == pytest.approx(0.75)
     assert res["difference"] == pytest.approx(0.75)
     assert res["n_context"] == 1 and res["n_non_context"] == 2
-    with pytest.raises(KeyError, match="tissue"):
+    with pytest.raises(KeyError, match="organ"):
         mm.context_separation(joint, tissue_key="organ")
 
 

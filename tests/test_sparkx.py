@@ -19,9 +19,9 @@ from muse_gnn.pp._sparkx import sparkx, sparkx_test
 KERNELS = ["projection", *(f"gaus{i}" for i in range(1, 6)), *(f"cos{i}" for i in range(1, 6))]
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # a small self-contained spatial count simulator
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def simulate(
     n_side: int, n_genes: int, n_spatial: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,21 +85,21 @@ def assert_unchanged(adata: ad.AnnData, snap: dict) -> None:
     assert (adata.X != snap["X"]).nnz == 0
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # an independent, naive reference straight from the formulas of SPARK::sparkx
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def mixture_sf(x: float, weights: np.ndarray) -> float:
     """P(a χ²_1 + b χ²_1 > x) by direct numerical convolution (independent of the chi-square closed form).
 
-    With ``s = t²`` for the first term: ``P = ∫ 2φ(t) P(χ²_1 > (x − a t²)/b) dt`` over ``t ≥ 0``; the inner tail
-    is 1 for ``t ≥ sqrt(x/a)``.
+    With ``s = t²`` for the first term: ``P = ∫ 2φ(t) P(χ²_1 > (x − a t²)/b) dt`` over ``t ≥ 0``; the inner
+    tail is 1 for ``t ≥ sqrt(x/a)``.
     """
     a, b = weights
     t0 = np.sqrt(max(x, 0.0) / a)
 
     def integrand(t: float) -> float:  # 2 φ(t) · P(χ²_1 > z), with P(χ²_1 > z) = erfc(sqrt(z / 2))
-        z = (x - a * t * t) / b
-        return 2.0 * math.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi) * math.erfc(math.sqrt(max(z, 0.0) / 2.0))
+        z = max((x - a * t * t) / b, 0.0)
+        return 2.0 * math.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi) * math.erfc(math.sqrt(z / 2.0))
 
     inner, _ = integrate.quad(integrand, 0.0, t0, epsabs=0.0, epsrel=1e-11, limit=200)
     return inner + math.erfc(t0 / math.sqrt(2.0))
@@ -155,16 +155,16 @@ def by_adjust(p: np.ndarray) -> np.ndarray:
     return out
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # array-level test
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def test_matches_naive_reference() -> None:
     X, xy, _ = simulate(12, 15, 6, seed=3)
     X[5] = 0  # an empty spot: dropped before centring, as in the R code
     res = sparkx_test(X, xy, return_kernels=True)
     stat, pval, comb = reference_sparkx(X, xy)
     np.testing.assert_allclose(res[[f"stat_{k}" for k in KERNELS]].to_numpy(), stat, rtol=1e-8)
-    # the reference quadrature is accurate to ~1e-10 relative (Davies' inversion in the R code to 1e-6 absolute)
+    # the reference quadrature is accurate to ~1e-10 relative (the R code's Davies inversion: 1e-6 absolute)
     np.testing.assert_allclose(res[[f"pval_{k}" for k in KERNELS]].to_numpy(), pval, rtol=1e-8)
     np.testing.assert_allclose(res["pval"].to_numpy(), comb, rtol=1e-7)
     np.testing.assert_allclose(res["padj"].to_numpy(), by_adjust(res["pval"].to_numpy()), rtol=1e-12)
@@ -263,7 +263,8 @@ def test_three_d_and_degenerate_coordinates() -> None:
     lam_g = 1 - X.shape[0] * X.mean(0) ** 2 / (X.astype(float) ** 2).sum(0)
     from scipy.stats import chi2
 
-    np.testing.assert_allclose(res1["pval_projection"], chi2.sf(res1["stat_projection"] / lam_g, 1), rtol=1e-10)
+    expected = chi2.sf(res1["stat_projection"] / lam_g, 1)
+    np.testing.assert_allclose(res1["pval_projection"], expected, rtol=1e-10)
     with pytest.raises(ValueError, match="same coordinates"):
         sparkx_test(X, np.ones_like(xy))
 
@@ -316,9 +317,9 @@ def test_array_level_bad_counts() -> None:
         sparkx_test(X, xy, gene_names=["a"])
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # AnnData wrapper
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 def test_anndata_writes_results_and_round_trips(tmp_path) -> None:
     adata = make_adata()
     expected = sparkx_test(adata.X, adata.obsm["spatial"], gene_names=adata.var_names)

@@ -1,4 +1,15 @@
-"""TEMPORARY during development."""
+"""MuSe-GNN: unified gene representations from many single-cell and spatial datasets."""
+
 from __future__ import annotations
-from . import datasets, pp, tl
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets, io, metrics, pl, pp, tl
 from .model import MuseGNN
+
+try:
+    __version__ = version("muse-gnn")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["pp", "tl", "pl", "metrics", "datasets", "io", "MuseGNN", "__version__"]

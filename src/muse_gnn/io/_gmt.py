@@ -73,8 +73,8 @@ def read_gmt(path: str | os.PathLike[str], *, as_frame: bool = False) -> dict[st
             fields = line.split("\t")
             if len(fields) < 2:
                 raise ValueError(
-                    f"read_gmt: {path.name} line {lineno} has {len(fields)} tab-separated field(s); a GMT line "
-                    "is 'name<TAB>description<TAB>genes...'."
+                    f"read_gmt: {path.name} line {lineno} has {len(fields)} tab-separated field(s); "
+                    "a GMT line is 'name<TAB>description<TAB>genes...'."
                 )
             name = fields[0].strip()
             if not name:

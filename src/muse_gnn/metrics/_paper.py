@@ -106,7 +106,8 @@ def _load_joint(
     n_dropped = int((~finite).sum())
     if n_dropped:
         warnings.warn(
-            f"{func}: {n_dropped} of {X.shape[0]} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
+            f"{func}: {n_dropped} of {X.shape[0]} rows of `obsm[{use_rep!r}]` contain NaN/inf and are "
+            "ignored.",
             UserWarning,
             stacklevel=3,
         )
@@ -186,7 +187,8 @@ def _normalize_graphs(graphs: Any, func: str, *, graph_key: str = "muse") -> dic
             )
         if adj.ndim != 2 or adj.shape[0] != adj.shape[1] or adj.shape[0] != len(genes):
             raise ValueError(
-                f"{func}: graph {name!r}: the adjacency has shape {adj.shape} but there are {len(genes)} genes."
+                f"{func}: graph {name!r}: the adjacency has shape {adj.shape} but there are "
+                f"{len(genes)} genes."
             )
         if not genes.is_unique:
             dup = genes[genes.duplicated()].unique()[:5].tolist()
@@ -205,7 +207,9 @@ def _normalize_graphs(graphs: Any, func: str, *, graph_key: str = "muse") -> dic
     return out
 
 
-def _row_positions(data: _Joint, graphs: dict[str, _Graph], func: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _row_positions(
+    data: _Joint, graphs: dict[str, _Graph], func: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For every dataset of ``data``: (row indices into ``data``, positions of their genes in its graph).
 
     Rows whose gene is not a node of its dataset's graph are left out with a warning giving their count.
@@ -236,7 +240,7 @@ def _row_positions(data: _Joint, graphs: dict[str, _Graph], func: str) -> dict[s
 
 
 def _unit_rows(X: np.ndarray, func: str) -> np.ndarray:
-    """Rows scaled to unit L2 norm (for cosine similarity); all-zero rows stay zero (cosine 0), with a warning."""
+    """Rows scaled to unit L2 norm (for cosine); all-zero rows stay zero (cosine 0), with a warning."""
     norms = np.linalg.norm(X, axis=1)
     zero = norms == 0
     if zero.any():
@@ -303,7 +307,9 @@ def _clusters(
             )
         lab = data.obs[cluster_key]
         if lab.isna().any():
-            raise ValueError(f"{func}: `joint.obs[{cluster_key!r}]` has {int(lab.isna().sum())} missing labels.")
+            raise ValueError(
+                f"{func}: `joint.obs[{cluster_key!r}]` has {int(lab.isna().sum())} missing labels."
+            )
         return lab.astype(str).to_numpy(dtype=object)
     _, labels = _neighbors_graph(
         data.X, n_neighbors=n_neighbors, random_state=random_state, leiden=True, resolution=resolution
@@ -334,6 +340,16 @@ def _asw_batch_arrays(X: np.ndarray, labels: np.ndarray, batch: np.ndarray) -> p
     return pd.Series(per_cluster, dtype=float, name="ASW")
 
 
+def _pair_dots(Z: np.ndarray, i: np.ndarray, j: np.ndarray, *, chunk: int = 262_144) -> np.ndarray:
+    """Row dot products ``Z[i] · Z[j]``: through the Gram matrix for small ``Z``, else in chunks."""
+    if Z.shape[0] <= 4096:
+        return (Z @ Z.T)[i, j]
+    out = np.empty(i.size)
+    for s in range(0, i.size, chunk):
+        out[s : s + chunk] = np.einsum("ij,ij->i", Z[i[s : s + chunk]], Z[j[s : s + chunk]])
+    return out
+
+
 def _auc_one(
     Z: np.ndarray, adj: sp.csr_matrix, *, max_pairs: int, rng: np.random.Generator
 ) -> tuple[float, int, int]:
@@ -344,7 +360,7 @@ def _auc_one(
         return float("nan"), 0, 0
     if n_total <= max_pairs:
         i, j = np.triu_indices(m, k=1)
-        y = np.asarray(adj[i, j]).ravel().astype(bool)
+        y = adj.toarray()[i, j].astype(bool)  # m <= ~sqrt(2 max_pairs): a dense copy is small
     else:
         # Too many pairs: use (a uniform sample of at most max_pairs/2 of) the edges and a uniform sample,
         # with replacement, of non-edges; both are unbiased for P(score_edge > score_non_edge) = AUC.
@@ -377,7 +393,7 @@ def _auc_one(
     n_pos_used, n_neg_used = int(y.sum()), int((~y).sum())
     if n_pos_used == 0 or n_neg_used == 0:
         return float("nan"), n_pos_used, n_neg_used
-    cos = np.einsum("ij,ij->i", Z[i], Z[j])
+    cos = _pair_dots(Z, i, j)
     # σ is monotone, so the AUC equals that of the raw cosine; kept to follow the paper's definition.
     return float(roc_auc_score(y, expit(cos))), n_pos_used, n_neg_used
 
@@ -417,9 +433,10 @@ def _knn_lisi(
 
     Written by hand (no installed library computes LISI) after the definition of Korsunsky et al. (2019)
     as used by scib-metrics ``lisi_knn``: the ``k`` nearest rows, by default *including the row itself*
-    (scib-metrics' neighbour results include the self edge; the R ``lisi`` package drops it), Gaussian weights ``exp(−β d)`` on the (non-squared)
-    Euclidean distances with β found by binary search (≤ 50 steps, tolerance 1e-5 on the entropy) so the
-    perplexity of the weights equals ``perplexity`` (default ``floor(k / 3)``), Simpson index
+    (scib-metrics' neighbour results include the self edge; the R ``lisi`` package drops it), Gaussian
+    weights ``exp(−β d)`` on the (non-squared) Euclidean distances with β found by binary search (≤ 50
+    steps, tolerance 1e-5 on the entropy) so the perplexity of the weights equals ``perplexity``
+    (default ``floor(k / 3)``), Simpson index
     ``Σ_label (Σ_{neighbours with that label} p)²``, LISI = 1 / Simpson.
     """
     n = X.shape[0]
@@ -434,7 +451,8 @@ def _knn_lisi(
         perplexity = float(np.floor(k / 3))
     if perplexity < 1:
         raise ValueError(
-            f"LISI perplexity must be >= 1, got {perplexity} (k = {k} neighbours); use more rows or neighbours."
+            f"LISI perplexity must be >= 1, got {perplexity} (k = {k} neighbours); use more rows or "
+            "neighbours."
         )
     return _lisi_from_knn(dist, idx, labels, perplexity=perplexity)
 
@@ -528,7 +546,7 @@ def _neighbor_sets(
 def _cross_pairs(
     ds_codes: np.ndarray, *, max_pairs: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Pairs (i, j) of positions with different dataset codes: all of them, or a uniform sample of ``max_pairs``."""
+    """Pairs (i, j) of positions with different dataset codes: all, or a uniform sample of ``max_pairs``."""
     uniq, counts = np.unique(ds_codes, return_counts=True)
     members = [np.flatnonzero(ds_codes == u) for u in uniq]
     pair_ab = [(a, b) for a in range(len(uniq)) for b in range(a + 1, len(uniq))]
@@ -651,7 +669,12 @@ def asw_batch(
         nan = _warn_single_dataset(func, "ASW")
         return (nan, pd.Series(dtype=float, name="ASW")) if return_all else nan
     labels = _clusters(
-        data, cluster_key, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state, func=func
+        data,
+        cluster_key,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        random_state=random_state,
+        func=func,
     )
     return _finish_asw(data, labels, func, return_all)
 
@@ -660,7 +683,8 @@ def _finish_asw(data: _Joint, labels: np.ndarray, func: str, return_all: bool) -
     per = _asw_batch_arrays(data.X, labels, data.dataset)
     if per.empty:
         warnings.warn(
-            f"{func}: no cluster holds rows of at least two datasets (and fewer datasets than rows); ASW is NaN.",
+            f"{func}: no cluster holds rows of at least two datasets (and fewer datasets than rows); "
+            "ASW is NaN.",
             UserWarning,
             stacklevel=3,
         )
@@ -676,7 +700,7 @@ def auc_graph(
     *,
     use_rep: str = "X_muse",
     graph_key: str = "muse",
-    max_pairs: int = 2_000_000,
+    max_pairs: int = 1_000_000,
     random_state: int = 0,
     return_all: bool = False,
 ) -> float | tuple[float, pd.Series]:
@@ -856,7 +880,12 @@ def graph_connectivity(
         resolution=resolution,
     )
     labels = leiden if cluster_key is None else _clusters(
-        data, cluster_key, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state, func=func
+        data,
+        cluster_key,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        random_state=random_state,
+        func=func,
     )
     return _graph_connectivity_arrays(conn, labels)
 
@@ -906,7 +935,12 @@ def common_gene_ratio(
     if data.n_datasets < 2:
         return _warn_single_dataset(func, "common_gene_ratio")
     labels = _clusters(
-        data, cluster_key, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state, func=func
+        data,
+        cluster_key,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        random_state=random_state,
+        func=func,
     )
     return _common_gene_ratio_arrays(data.gene, labels)
 
@@ -920,7 +954,7 @@ def neighbor_overlap(
     graph_key: str = "muse",
     n_neighbors: int = 15,
     resolution: float = 1.0,
-    max_pairs: int = 500_000,
+    max_pairs: int = 1_000_000,
     random_state: int = 0,
     return_all: bool = False,
 ) -> float | tuple[float, pd.Series]:
@@ -978,7 +1012,12 @@ def neighbor_overlap(
         nan = _warn_single_dataset(func, "neighbor_overlap")
         return (nan, pd.Series(dtype=float, name="neighbor_overlap")) if return_all else nan
     labels = _clusters(
-        data, cluster_key, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state, func=func
+        data,
+        cluster_key,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        random_state=random_state,
+        func=func,
     )
     value, per = _neighbor_overlap_arrays(
         data, g, labels, max_pairs=max_pairs, random_state=random_state, func=func
@@ -997,7 +1036,7 @@ def paper_metrics(
     lisi_neighbors: int = 90,
     common_genes_only: bool = False,
     graph_key: str = "muse",
-    max_pairs: int = 500_000,
+    max_pairs: int = 1_000_000,
     random_state: int = 0,
 ) -> pd.Series:
     """The six evaluation metrics of the MuSe-GNN paper on a joint embedding (higher is better for all).
@@ -1060,7 +1099,9 @@ def paper_metrics(
     if common_genes_only:
         mask = _common_gene_mask(data)
         if not mask.any():
-            raise ValueError(f"{func}: no gene is present in all {data.n_datasets} datasets (common_genes_only).")
+            raise ValueError(
+                f"{func}: no gene is present in all {data.n_datasets} datasets (common_genes_only)."
+            )
         logger.info("%s: %d of %d rows belong to genes common to all datasets", func, int(mask.sum()), data.n)
         data = data.subset(mask)
     g = _normalize_graphs(graphs, func, graph_key=graph_key) if graphs is not None else None
@@ -1071,7 +1112,12 @@ def paper_metrics(
         resolution=resolution,
     )
     labels = leiden if cluster_key is None else _clusters(
-        data, cluster_key, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state, func=func
+        data,
+        cluster_key,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        random_state=random_state,
+        func=func,
     )
 
     res: dict[str, float] = {}
@@ -1091,7 +1137,9 @@ def paper_metrics(
     )
     res["GC"] = _graph_connectivity_arrays(conn, labels)
     res["common_gene_ratio"] = (
-        _common_gene_ratio_arrays(data.gene, labels) if multi else _warn_single_dataset(func, "common_gene_ratio")
+        _common_gene_ratio_arrays(data.gene, labels)
+        if multi
+        else _warn_single_dataset(func, "common_gene_ratio")
     )
     if g is None:
         res["neighbor_overlap"] = float("nan")
@@ -1177,7 +1225,9 @@ def average_rank(
     if levels:
         df = df.reset_index(level=levels)
     if method_key not in df.columns:
-        raise KeyError(f"{func}: no {method_key!r} column or index level in the table; columns: {list(df.columns)}.")
+        raise KeyError(
+            f"{func}: no {method_key!r} column or index level in the table; columns: {list(df.columns)}."
+        )
     if df.empty:
         raise ValueError(f"{func}: the table is empty.")
     has_tissue = tissue_key in df.columns
@@ -1203,7 +1253,9 @@ def average_rank(
     if df.duplicated(["_tissue", "_method"]).any():
         logger.info("%s: several rows per (tissue, method); their metrics are averaged first", func)
     mean = df.groupby(["_tissue", "_method"], sort=False)[metrics].mean()
-    ranks = mean.groupby(level="_tissue", sort=False).rank(method="average", ascending=False, na_option=na_option)
+    ranks = mean.groupby(level="_tissue", sort=False).rank(
+        method="average", ascending=False, na_option=na_option
+    )
     avg = ranks.mean(axis=1, skipna=True).unstack("_tissue").reindex(index=methods, columns=tissues)
     avg.index.name = method_key
     avg.columns.name = None

@@ -46,7 +46,12 @@ def _planted_pair(
             "(written by `mg.datasets.simulate`)."
         )
     labels = _clusters(
-        data, cluster_key, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state, func=func
+        data,
+        cluster_key,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        random_state=random_state,
+        func=func,
     )
     truth = data.obs[truth_key]
     keep = truth.notna().to_numpy() & ~truth.isin(list(null_values)).to_numpy()
@@ -208,7 +213,9 @@ def same_gene_nn_rate(
     n_ds = pd.Series(data.dataset).groupby(data.gene).nunique()
     shared = np.isin(data.gene, n_ds.index[n_ds.to_numpy() >= 2].to_numpy())
     if not shared.any():
-        warnings.warn(f"{func}: no gene is present in two datasets; the rate is NaN.", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"{func}: no gene is present in two datasets; the rate is NaN.", UserWarning, stacklevel=2
+        )
         return float("nan")
     Z = _unit_rows(data.X, func)
     hits = 0

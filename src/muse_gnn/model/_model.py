@@ -191,6 +191,7 @@ class MuseGNN:
         max_pass_edges: int = 2_000_000,
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 50,
+        deterministic: bool = True,
         show_progress_bar: bool = True,
     ) -> None:
         """Train the model.
@@ -226,6 +227,10 @@ class MuseGNN:
             holds one from the same call, training resumes from it (same result as an uninterrupted run).
         checkpoint_every
             Epochs between checkpoints.
+        deterministic
+            Use PyTorch's deterministic algorithms while training (:func:`torch.use_deterministic_algorithms`,
+            warn-only), so that a fixed ``random_state`` gives bit-identical results on CPU even with several
+            threads. Turn off for speed on GPU.
         show_progress_bar
             Show a tqdm progress bar.
 
@@ -239,7 +244,6 @@ class MuseGNN:
         >>> model.is_trained
         True
         """
-        from tqdm.auto import tqdm
 
         if any(g.x is None for g in self.graphs):
             raise RuntimeError(
@@ -269,6 +273,24 @@ class MuseGNN:
                 trainer.load_state(state, fingerprint)
                 logger.info("resuming from %s at epoch %d", ckpt, trainer.epoch)
         start = trainer.epoch
+        was_det, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+        try:
+            stopped = self._loop(trainer, cfg, fingerprint, checkpoint_dir, start, show_progress_bar)
+        finally:
+            torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
+        self.history = pd.DataFrame(trainer.history)
+        self.history.index.name = "epoch"
+        self.train_params = {**asdict(cfg), "accelerator": str(device), "early_stopped": stopped,
+                             "epochs_trained": trainer.epoch, "deterministic": bool(deterministic)}
+        emb = trainer.embed()
+        self._embeddings = [emb[t] for t in range(len(self.graphs))]
+        self.is_trained = True
+
+    def _loop(self, trainer: Trainer, cfg: TrainConfig, fingerprint: str, checkpoint_dir: Any, start: int,
+              show_progress_bar: bool) -> bool:
+        from tqdm.auto import tqdm
+
         bar = tqdm(total=cfg.max_epochs, initial=min(start, cfg.max_epochs), desc="MuSe-GNN epochs",
                    disable=not show_progress_bar)
         stopped = False
@@ -286,13 +308,7 @@ class MuseGNN:
         bar.close()
         if checkpoint_dir is not None and trainer.epoch > start:
             trainer.save_checkpoint(checkpoint_dir, fingerprint)
-        self.history = pd.DataFrame(trainer.history)
-        self.history.index.name = "epoch"
-        self.train_params = {**asdict(cfg), "accelerator": str(device), "early_stopped": stopped,
-                             "epochs_trained": trainer.epoch}
-        emb = trainer.embed()
-        self._embeddings = [emb[t] for t in range(len(self.graphs))]
-        self.is_trained = True
+        return stopped
 
     # ------------------------------------------------------------------ outputs
     def _require_trained(self) -> None:

@@ -309,7 +309,7 @@ def _theta_median(theta: np.ndarray) -> float:
     pos = theta[theta > 0]
     if pos.size == 0:
         raise ValueError(
-            "cscore_arrays: no gene has a positive variance estimate (σ_gg > 0); the counts show no "
+            "cscore: no gene has a positive variance estimate (σ_gg > 0); the counts show no "
             "biological variation beyond Poisson noise. Use more cells or more variable genes."
         )
     return float(np.median(pos))
@@ -421,14 +421,159 @@ def _irls(blocks: _Blocks, s: np.ndarray, be: _Backend) -> tuple[np.ndarray, np.
     return mu, sigma2, _theta_median(theta), j, converged
 
 
+class _DividedGram:
+    """``K_gh = Σ_i (s_i r_ig)(s_i r_ih)``, ``r_ig = 1 / (1 + s_i x_g)``, for all pairs from per-gene sums.
+
+    Both CS-CORE denominators have this form (``x = κ`` for the covariance, ``x = λ`` for the test), and it
+    needs no ``n × p²`` product: with ``F(x) = Σ_i s_i² x / (1 + s_i x)`` and ``L(x) = Σ_i s_i / (1 + s_i x)``,
+
+    ``K_gh = (F(x_g) − F(x_h)) / (x_g − x_h) = −(L(x_g) − L(x_h)) / (x_g − x_h)``  (``x_g ≠ x_h``).
+
+    ``F + L = Σ_i s_i =: S``. Each gene keeps the smaller of the two (``F`` for small ``s x``, ``L`` for large
+    ``s x``), as ``G_g = F_g`` or ``G_g = −L_g`` (exact), and ``K_gh = (G_g − G_h + S (b_g − b_h)) / (x_g − x_h)``
+    with ``b_g = 1`` where ``L`` is kept; the correction is exactly 0 for pairs keeping the same form, and only
+    pairs that are far apart mix forms. The relative rounding error of ``K_gh`` is then about that of the
+    sums divided by the relative gap of the two values. The diagonal and the pairs whose relative gap is
+    below :attr:`EPS` are summed explicitly (few: sorted by ``x`` they lie next to the diagonal). Genes with
+    ``1 + s_i x_g < 1/2`` for some cell (possible only for ``σ_gg < 0``) are summed explicitly against all
+    genes. When too many pairs would need the explicit sum (many nearly equal ``x``), the full product is
+    computed from ``s`` and ``x`` instead (the counts are not needed for it).
+    """
+
+    #: Pairs whose relative gap of ``F`` (or ``L``) is below this are summed explicitly (error ≲ 1e-11).
+    EPS = 1e-4
+
+    def __init__(self, s: np.ndarray, x: np.ndarray) -> None:
+        self.s = s
+        self.x = x
+        p = x.size
+        self.irregular = x < -0.5 / s.max()
+        self.irr = np.flatnonzero(self.irregular)
+        self.SF = np.zeros(p)
+        self.L = np.zeros(p)
+        self.diag = np.zeros(p)
+        self.Kirr = np.zeros((self.irr.size, p)) if self.irr.size else None
+
+    def add(self, s_c: np.ndarray, Rs: np.ndarray) -> None:
+        """Add a block of cells; ``Rs`` (cells × genes) holds ``s_i r_ig``."""
+        self.SF += np.einsum("i,ig->g", s_c, Rs)
+        self.L += np.einsum("ig->g", Rs)
+        self.diag += np.einsum("ig,ig->g", Rs, Rs)
+        if self.irr.size:
+            self.Kirr += Rs[:, self.irr].T @ Rs
+
+    def _explicit(self, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """``K_gh`` for the listed pairs, summed over the cells."""
+        s = self.s
+        s2 = s * s
+        out = np.zeros(g.size)
+        step = max(1, _BLOCK_ENTRIES_CPU // max(1, s.size))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for k0 in range(0, g.size, step):
+                kg, kh = g[k0 : k0 + step], h[k0 : k0 + step]
+                V = np.multiply(s[:, None], self.x[kg][None, :])
+                V += 1.0
+                W = np.multiply(s[:, None], self.x[kh][None, :])
+                W += 1.0
+                V *= W
+                out[k0 : k0 + step] = np.einsum("i,ik->k", s2, np.reciprocal(V, out=V))
+        return out
+
+    def _full_product(self) -> np.ndarray:
+        logger.debug("cscore: denominators by the full product (too many close pairs).")
+        K = None
+        step = max(_MIN_BLOCK, _BLOCK_ENTRIES_CPU // max(1, self.x.size))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for i0 in range(0, self.s.size, step):
+                sc = self.s[i0 : i0 + step]
+                R = np.multiply(sc[:, None], self.x[None, :])
+                R += 1.0
+                np.divide(sc[:, None], R, out=R)
+                K = R.T @ R if K is None else K + R.T @ R
+        return K
+
+    def _close_pairs(self, G: np.ndarray, shift: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Off-diagonal pairs (regular genes) whose relative gap is below :attr:`EPS`, or ``None`` if too many.
+
+        Along ``x`` the values are monotone, so the relative gap grows with the offset in the sorted order:
+        offsets are visited until one has no close pair.
+        """
+        idx = np.flatnonzero(ok)
+        order = idx[np.argsort(self.x[idx], kind="stable")]
+        Gs, Hs = G[order], shift[order]
+        m = order.size
+        limit = 8 * m + 64
+        rows, cols = [], []
+        n_found = 0
+        for d in range(1, m):
+            a, b = Gs[: m - d], Gs[d:]
+            gap = np.abs((a - b) + (Hs[: m - d] - Hs[d:]))
+            close = ~(gap > self.EPS * (np.abs(a) + np.abs(b)))  # NaN → close (summed explicitly)
+            k = np.flatnonzero(close)
+            if k.size == 0:
+                break
+            rows.append(order[k])
+            cols.append(order[k + d])
+            n_found += k.size
+            if n_found > limit:
+                return None
+        if not rows:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        return np.concatenate(rows), np.concatenate(cols)
+
+    def finish(self) -> np.ndarray:
+        x = self.x
+        p = x.size
+        F = x * self.SF
+        L = self.L
+        ok = ~self.irregular
+        if not (np.all(np.isfinite(F[ok])) and np.all(np.isfinite(L[ok]))):
+            return self._full_product()
+        keep_L = ok & (np.abs(L) < np.abs(F))
+        G = np.where(keep_L, -L, F)
+        S = float(np.sum(self.s))
+        shift = np.where(keep_L, S, 0.0)
+        pairs = self._close_pairs(G, shift, ok)
+        if pairs is None:
+            return self._full_product()
+        K = np.empty((p, p))
+        rb = max(1, _BLOCK_ENTRIES_CPU // (2 * p))
+        mixed = keep_L.any() and not keep_L[ok].all()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for r0 in range(0, p, rb):
+                r1 = min(p, r0 + rb)
+                blk = K[r0:r1]
+                np.subtract(G[r0:r1, None], G[None, :], out=blk)
+                if mixed:  # exactly 0 where both genes keep the same form
+                    blk += shift[r0:r1, None] - shift[None, :]
+                blk /= x[r0:r1, None] - x[None, :]
+        g, h = pairs
+        if g.size:
+            v = self._explicit(g, h)
+            K[g, h] = v
+            K[h, g] = v
+        K.reshape(-1)[:: p + 1] = self.diag
+        if self.irr.size:
+            K[self.irr, :] = self.Kirr
+            K[:, self.irr] = self.Kirr.T
+        return K
+
+
 def _pair_products(
-    blocks: _Blocks, s: np.ndarray, mu: np.ndarray, kappa: np.ndarray, lam: np.ndarray, be: _Backend
+    blocks: _Blocks,
+    s: np.ndarray,
+    mu: np.ndarray,
+    kappa: np.ndarray,
+    lam: np.ndarray,
+    be: _Backend,
+    denominators: str,
 ) -> tuple[Any, Any, Any, Any]:
     """Accumulate the four genes × genes cross-products over the cell blocks.
 
     With ``d_ig = x_ig − s_i μ_g``, ``r_ig = 1 / (1 + s_i κ_g)`` (covariance weights) and
     ``t_ig = 1 / (1 + s_i λ_g)``, ``λ_g = σ_gg / μ_g`` (test variances):
     ``N = (d r)ᵀ (d r)``, ``D = (s r)ᵀ (s r)``, ``N_T = (d t)ᵀ (d t)``, ``D_T = (s t)ᵀ (s t)``.
+    ``D`` and ``D_T`` come from :class:`_DividedGram` (``denominators="divided"``) or from the products.
     """
     xp = be.xp
     cdt = be.cdt
@@ -436,6 +581,8 @@ def _pair_products(
     k = be.asarray(kappa, cdt)
     lm = be.asarray(lam, cdt)
     out: list[Any] = [None, None, None, None]
+    divided = denominators == "divided"
+    acc = (_DividedGram(s, kappa), _DividedGram(s, lam)) if divided else None
     bufs = None
     for i0, i1, X in tqdm(blocks, desc="CS-CORE", leave=False, disable=len(blocks) < 4):
         sc = be.asarray(s[i0:i1], cdt)
@@ -451,7 +598,12 @@ def _pair_products(
             xp.multiply(Dc, W, out=P)
             out[j] = be.gram(P, out[j])
             W *= sc[:, None]
-            out[j + 1] = be.gram(W, out[j + 1])
+            if divided:
+                acc[j // 2].add(sc, W)
+            else:
+                out[j + 1] = be.gram(W, out[j + 1])
+    if divided:
+        out[1], out[3] = acc[0].finish(), acc[1].finish()
     return out[0], out[1], out[2], out[3]
 
 
@@ -465,8 +617,15 @@ def _cscore_engine(
     device: Any = None,
     backend: str = "auto",
     dtype: Any = np.float64,
+    denominators: Literal["auto", "divided", "product"] = "auto",
 ) -> _EngineOutput:
     be = _resolve_backend(device, backend, dtype)
+    if denominators == "auto":
+        denominators = "divided" if be.name == "numpy" and be.cdt == np.float64 else "product"
+    elif denominators == "divided" and not (be.name == "numpy" and be.cdt == np.float64):
+        raise ValueError("cscore: denominators='divided' needs the numpy backend and float64.")
+    elif denominators not in ("divided", "product"):
+        raise ValueError(f"cscore: unknown denominators={denominators!r}.")
     counts, s = _check_engine_inputs(counts, seq_depth, genes)
     n_cells = counts.shape[0]
     n_genes = counts.shape[1] if genes is None else len(genes)
@@ -489,7 +648,7 @@ def _cscore_engine(
     kappa = mu / tm
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(zero, 0.0, sigma2 / mu_safe)
-    N, D, NT, DT = _pair_products(blocks, s, mu, kappa, lam, be)
+    N, D, NT, DT = _pair_products(blocks, s, mu, kappa, lam, be, denominators)
     del blocks
 
     xp = be.xp
@@ -560,10 +719,9 @@ def _post_process(est: np.ndarray) -> np.ndarray:
     est[:, neg] = 0.0
     np.fill_diagonal(est, 1.0)
     if n > 1:
-        iu = np.triu_indices(n, 1)
-        upper = est[iu]
-        frac_hi = float(np.mean(upper > 1)) * 100
-        frac_lo = float(np.mean(upper < -1)) * 100
+        n_pairs = n * (n - 1)  # off-diagonal entries (the diagonal is 1 now)
+        frac_hi = 100.0 * np.count_nonzero(est > 1) / n_pairs
+        frac_lo = 100.0 * np.count_nonzero(est < -1) / n_pairs
         if frac_hi or frac_lo:
             logger.info(
                 "cscore: %.4f%% of the pairs had estimates > 1 and %.4f%% < -1; clipped to [-1, 1].",
@@ -652,3 +810,294 @@ def cscore_arrays(
         dtype=dtype,
     )
     return out.est, out.p_value, out.test_stat
+
+
+# ----------------------------------------------------------------------------------------------------------
+# AnnData interface
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class CSCoreResult:
+    """CS-CORE output for a set of genes (returned by :func:`cscore` with ``inplace=False``).
+
+    Attributes
+    ----------
+    genes
+        Gene names, the row and column order of the matrices.
+    est
+        Co-expression estimates ``ρ`` (genes × genes).
+    p_value
+        Two-sided p-values of ``H0: σ_gh = 0`` (genes × genes).
+    test_stat
+        Test statistics (genes × genes).
+    params
+        The parameters of the call and IRLS diagnostics.
+
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np
+    >>> from muse_gnn.pp import cscore
+    >>> rng = np.random.default_rng(0)
+    >>> adata = ad.AnnData(rng.negative_binomial(2, 0.2, size=(100, 4)).astype(np.float32))
+    >>> res = cscore(adata, inplace=False, device="cpu")
+    >>> res.est.shape, res.params["irls_converged"]
+    ((4, 4), True)
+    """
+
+    genes: np.ndarray
+    est: np.ndarray
+    p_value: np.ndarray
+    test_stat: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """The three matrices as :class:`pandas.DataFrame` labelled by gene (keys as the attributes).
+
+        Examples
+        --------
+        >>> import anndata as ad, numpy as np
+        >>> from muse_gnn.pp import cscore
+        >>> rng = np.random.default_rng(0)
+        >>> adata = ad.AnnData(rng.negative_binomial(2, 0.2, size=(100, 3)).astype(np.float32))
+        >>> sorted(cscore(adata, inplace=False, device="cpu").to_frames())
+        ['est', 'p_value', 'test_stat']
+        """
+        idx = pd.Index(self.genes, name="gene")
+        return {
+            k: pd.DataFrame(getattr(self, k), index=idx, columns=idx.copy())
+            for k in ("est", "p_value", "test_stat")
+        }
+
+
+def _resolve_genes(adata: AnnData, genes: Any, func: str) -> np.ndarray:
+    """Positions of the requested genes in ``adata.var_names`` (list order, or ``adata`` order for a mask)."""
+    if genes is None:
+        return np.arange(adata.n_vars)
+    if isinstance(genes, str):
+        raise TypeError(f"{func}: `genes` must be a list of gene names or a boolean mask, not a single string.")
+    arr = np.asarray(genes.to_numpy() if isinstance(genes, pd.Series | pd.Index) else genes)
+    if arr.ndim != 1:
+        raise ValueError(f"{func}: `genes` must be 1-d, got shape {arr.shape}.")
+    if arr.dtype == bool:
+        if arr.size != adata.n_vars:
+            raise ValueError(
+                f"{func}: the boolean mask `genes` has {arr.size} entries but `adata` has {adata.n_vars} genes."
+            )
+        return np.flatnonzero(arr)
+    if arr.size and not all(isinstance(g, str) for g in arr.tolist()):
+        raise TypeError(
+            f"{func}: `genes` must hold gene names (str) or be a boolean mask over `adata.var_names`; "
+            f"got values of type {type(arr.tolist()[0]).__name__}."
+        )
+    names = [str(g) for g in arr.tolist()]
+    if len(set(names)) != len(names):
+        dup = pd.Index(names)[pd.Index(names).duplicated()].unique()[:5].tolist()
+        raise ValueError(f"{func}: `genes` lists some genes more than once, e.g. {dup}.")
+    pos = adata.var_names.get_indexer(names)
+    if np.any(pos < 0):
+        missing = [n for n, p in zip(names, pos, strict=True) if p < 0]
+        raise KeyError(
+            f"{func}: {len(missing)} of the requested genes are not in `adata.var_names`, e.g. {missing[:5]}."
+        )
+    return pos.astype(np.intp)
+
+
+def _resolve_seq_depth(adata: AnnData, X: Any, seq_depth: Any, func: str) -> tuple[np.ndarray, str]:
+    if seq_depth is None:
+        s = np.asarray(X.sum(axis=1, dtype=np.float64)).ravel()
+        desc = "total_counts"
+        what = "total counts"
+    elif isinstance(seq_depth, str):
+        if seq_depth not in adata.obs.columns:
+            raise KeyError(
+                f"{func}: seq_depth={seq_depth!r} is not a column of `adata.obs`; available columns: "
+                f"{list(adata.obs.columns)[:10]}."
+            )
+        col = adata.obs[seq_depth]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            raise TypeError(f"{func}: `adata.obs[{seq_depth!r}]` must be numeric, got dtype {col.dtype}.")
+        s = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        desc = seq_depth
+        what = f"adata.obs[{seq_depth!r}]"
+    else:
+        try:
+            s = np.asarray(seq_depth, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{func}: `seq_depth` must be numeric ({err}).") from err
+        if s.shape != (adata.n_obs,):
+            raise ValueError(
+                f"{func}: `seq_depth` must have one value per cell ({adata.n_obs}), got shape {s.shape}."
+            )
+        desc = "array"
+        what = "`seq_depth`"
+    bad = ~(np.isfinite(s) & (s > 0))
+    if bad.any():
+        example = adata.obs_names[bad][:5].tolist()
+        raise ValueError(
+            f"{func}: {what} must be finite and > 0 for every cell; {int(bad.sum())} cell(s) are not, "
+            f"e.g. {example}. Remove cells without counts first, e.g. "
+            "`sc.pp.filter_cells(adata, min_counts=1)`."
+        )
+    return s, desc
+
+
+def _validate_counts(X: Any, cols: np.ndarray | None, func: str, allow_noncounts: bool) -> bool:
+    """:func:`check_counts` on ``X`` (columns ``cols``; all if ``None``), block by block for dense input."""
+    if sp.issparse(X):
+        return check_counts(X if cols is None else X[:, cols], func, allow_noncounts=allow_noncounts)
+    n = X.shape[0]
+    width = X.shape[1] if cols is None else cols.size
+    step = max(1, _BLOCK_ENTRIES_CPU // max(1, width))
+    is_int = True
+    for i0 in range(0, n, step):
+        blk = X[i0 : i0 + step] if cols is None else X[i0 : i0 + step][:, cols]
+        if is_int:
+            is_int = check_counts(blk, func, allow_noncounts=allow_noncounts)
+        else:  # already warned once about non-integer values
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                check_counts(blk, func, allow_noncounts=allow_noncounts)
+    return is_int
+
+
+def cscore(
+    adata: AnnData,
+    *,
+    genes: Sequence[str] | np.ndarray | None = None,
+    layer: str | None = None,
+    seq_depth: str | np.ndarray | None = None,
+    post_process: bool = True,
+    allow_noncounts: bool = False,
+    block_size: int | None = None,
+    device: str = "auto",
+    key_added: str = "cscore",
+    inplace: bool = True,
+) -> CSCoreResult | None:
+    """CS-CORE gene–gene co-expression of raw counts (Su et al. 2023).
+
+    Estimates the correlation ``ρ_gh`` of the underlying expression levels of every pair of the selected
+    genes, with a test of ``H0: σ_gh = 0`` (see :func:`cscore_arrays` for the model). It reproduces the
+    authors' ``CSCORE_IRLS`` and is the edge weight of :func:`muse_gnn.pp.coexpression_graph`.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes AnnData with raw counts (at least 20 cells).
+    genes
+        Gene names (output order) or a boolean mask over ``adata.var_names``; default all genes (a warning
+        is given above 5,000 genes: the outputs take ``3 × 8 × n_genes²`` bytes).
+    layer
+        Layer with the raw counts; ``adata.X`` when ``None``.
+    seq_depth
+        Sequencing depth of each cell: ``None`` (total counts over *all* genes of ``adata``), the name of a
+        numeric ``adata.obs`` column, or an array with one value per cell. Must be > 0.
+    post_process
+        Genes with a negative variance estimate get correlation 0, the diagonal is 1 and the estimates are
+        clipped to ``[-1, 1]`` (reference default).
+    allow_noncounts
+        Accept non-integer values (e.g. gene activities) with a warning instead of an error.
+    block_size
+        Cells processed at a time (memory ≈ ``block_size × n_genes`` plus a few ``n_genes²`` matrices);
+        default chosen from the sizes.
+    device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    key_added
+        Key in ``adata.uns`` for the result (``inplace=True``).
+    inplace
+        Write the result to ``adata.uns[key_added]`` and return ``None``; otherwise return a
+        :class:`CSCoreResult` and leave ``adata`` unchanged.
+
+    Returns
+    -------
+    ``None`` if ``inplace``, else a :class:`CSCoreResult`. With ``inplace=True``,
+    ``adata.uns[key_added]`` becomes a dict with ``"genes"`` (str array), ``"est"``, ``"p_value"``,
+    ``"test_stat"`` (genes × genes float64) and ``"params"`` (the call's parameters, the number of IRLS
+    iterations, ``θ̃`` and the number of genes with a negative variance estimate). It can be written to
+    ``.h5ad``.
+
+    Raises
+    ------
+    KeyError
+        Unknown genes, layer or ``seq_depth`` column.
+    ValueError
+        Too few cells, non-count values (unless ``allow_noncounts``), ``seq_depth`` not positive, or genes
+        without any count among the selected ones (drop them first, e.g. with
+        ``sc.pp.filter_genes(adata, min_counts=1)``).
+
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np
+    >>> import muse_gnn as mg
+    >>> rng = np.random.default_rng(0)
+    >>> depth = rng.lognormal(np.log(5000), 0.3, size=200)
+    >>> shared = rng.gamma(4.0, 0.25, size=(200, 1))  # a factor shared by the first 3 genes
+    >>> z = 1e-3 * np.hstack([shared.repeat(3, 1), rng.gamma(4.0, 0.25, size=(200, 3))])
+    >>> adata = ad.AnnData(rng.poisson(depth[:, None] * z).astype(np.float32))
+    >>> mg.pp.cscore(adata, device="cpu")
+    >>> adata.uns["cscore"]["est"].shape
+    (6, 6)
+    >>> bool(adata.uns["cscore"]["p_value"][0, 1] < 0.05)
+    True
+    """
+    func = "cscore"
+    check_adata(adata, func, min_cells=MIN_CELLS)
+    if not isinstance(key_added, str) or not key_added:
+        raise ValueError(f"{func}: `key_added` must be a non-empty string, got {key_added!r}.")
+    X = get_matrix(adata, layer, func)
+    idx = _resolve_genes(adata, genes, func)
+    if idx.size < 2:
+        raise ValueError(f"{func}: at least 2 genes are needed, got {idx.size}.")
+    names = adata.var_names[idx].astype(str).to_numpy()
+    if idx.size > MANY_GENES:
+        warnings.warn(
+            f"{func}: {idx.size} genes selected; the three genes × genes outputs need "
+            f"{3 * 8 * idx.size**2 / 1e9:.1f} GB. Pass `genes=` (e.g. highly variable genes) to use fewer.",
+            UserWarning,
+            stacklevel=2,
+        )
+    all_genes = idx.size == adata.n_vars and np.array_equal(idx, np.arange(adata.n_vars))
+    # seq_depth=None sums over all genes, so all of them must be counts; otherwise the selection only
+    is_int = _validate_counts(X, None if (seq_depth is None or all_genes) else idx, func, allow_noncounts)
+    s, s_desc = _resolve_seq_depth(adata, X, seq_depth, func)
+    colsum = np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()[idx]
+    if np.any(colsum == 0):
+        zero = names[colsum == 0]
+        raise ValueError(
+            f"{func}: {zero.size} selected gene(s) have no counts in any cell, e.g. {zero[:5].tolist()}; "
+            "their co-expression is undefined. Drop them first, e.g. "
+            "`sc.pp.filter_genes(adata, min_counts=1)` or remove them from `genes`."
+        )
+    out = _cscore_engine(
+        X,
+        s,
+        genes=None if all_genes else idx,
+        post_process=post_process,
+        block_size=block_size,
+        device=device,
+    )
+    params = {
+        "layer": layer,
+        "seq_depth": s_desc,
+        "post_process": bool(post_process),
+        "allow_noncounts": bool(allow_noncounts),
+        "integer_counts": bool(is_int),
+        "n_cells": int(adata.n_obs),
+        "n_genes": int(idx.size),
+        "block_size": int(out.block_size),
+        "backend": out.backend,
+        "device": out.device,
+        "irls_iterations": int(out.n_passes),
+        "irls_converged": bool(out.converged),
+        "theta_median": float(out.theta_median),
+        "n_negative_variance": int(out.negative_genes.sum()),
+    }
+    if not inplace:
+        return CSCoreResult(names, out.est, out.p_value, out.test_stat, params)
+    adata.uns[key_added] = {
+        "genes": names,
+        "est": out.est,
+        "p_value": out.p_value,
+        "test_stat": out.test_stat,
+        "params": params,
+    }
+    logger.info("cscore: added adata.uns[%r] (%d genes).", key_added, idx.size)
+    return None

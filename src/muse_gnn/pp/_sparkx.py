@@ -41,7 +41,8 @@ __all__ = ["sparkx", "sparkx_test"]
 
 #: Minimum number of spots (with non-zero total counts) SPARK-X is run on.
 MIN_SPOTS = 20
-#: Quantiles of ``|centred coordinate|`` used as the five Gaussian / cosine length scales (R: ``seq(0.2, 1, 0.2)``).
+#: Quantiles of ``|centred coordinate|`` giving the five Gaussian / cosine length scales
+#: (R: ``seq(0.2, 1, by = 0.2)``).
 _SCALE_QUANTILES = (0.2, 0.4, 0.6, 0.8, 1.0)
 #: Entries (dense) or stored values (sparse) read per block of the count matrix.
 _BLOCK_ENTRIES = 1 << 20
@@ -96,9 +97,9 @@ def _orthonormal_basis(F: np.ndarray) -> np.ndarray:
 def _kernel_bases(coords: np.ndarray, option: str) -> list[tuple[str, np.ndarray]]:
     """Per-kernel orthonormal bases of the (transformed) coordinates, as in ``SPARK::sparkx``.
 
-    Projection kernel: the coordinates themselves. Gaussian kernel ``i``: ``exp(-c² / (2 l_i²))`` of each centred
-    coordinate axis ``c``; cosine kernel ``i``: ``cos(2π c / l_i)``; ``l_i`` is the ``0.2 i`` quantile of ``|c|``
-    (R's default quantile definition, type 7, equals numpy's ``"linear"``).
+    Projection kernel: the coordinates themselves. Gaussian kernel ``i``: ``exp(-c² / (2 l_i²))`` of each
+    centred coordinate axis ``c``; cosine kernel ``i``: ``cos(2π c / l_i)``; ``l_i`` is the ``0.2 i`` quantile
+    of ``|c|`` (R's default quantile definition, type 7, equals numpy's ``"linear"``).
     """
     bases = [("projection", _orthonormal_basis(coords))]
     if option == "single":
@@ -155,8 +156,8 @@ def _col_blocks(X: sp.csc_matrix) -> list[tuple[int, int]]:
 def _gene_moments(X: Any, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One pass over the counts: per-gene ``Σ y``, ``Σ y²`` and ``Uᵀ y`` (genes × basis columns).
 
-    CSR and dense matrices are read in blocks of spots (contiguous rows), CSC matrices in blocks of genes; each
-    block is converted to float64 on its own, so at most one block is copied at a time.
+    CSR and dense matrices are read in blocks of spots (contiguous rows), CSC matrices in blocks of genes;
+    each block is converted to float64 on its own, so at most one block is copied at a time.
     """
     G = X.shape[1]
     s1 = np.zeros(G)
@@ -198,8 +199,8 @@ def _acat(P: np.ndarray) -> np.ndarray:
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         small = P < 1e-16
-        cot = 1.0 / np.tan(np.where(small, 0.25, P) * np.pi)
-        terms = np.where(small, 1.0 / (np.where(small, P, 1.0) * np.pi), np.where(P <= 0.5, cot, np.tan((0.5 - P) * np.pi)))
+        terms = np.where(P <= 0.5, 1.0 / np.tan(np.where(small, 0.25, P) * np.pi), np.tan((0.5 - P) * np.pi))
+        terms = np.where(small, 1.0 / (np.where(small, P, 1.0) * np.pi), terms)
         stat = terms.mean(axis=1)
         out = np.where(stat > 1e15, 1.0 / (stat * np.pi), np.arctan2(1.0, stat) / np.pi)
     out[(P == 1.0).any(axis=1)] = 1.0
@@ -222,10 +223,10 @@ def sparkx_test(
     Per-kernel p-values are combined with the Cauchy combination rule and adjusted with Benjamini–Yekutieli
     over the tested genes. Time and memory are linear in the number of spots.
 
-    Details follow the authors' R code (``SPARK::sparkx``): spots with zero total counts are removed (before the
-    coordinates are centred and the length scales computed), each coordinate axis is centred and transformed on
-    its own, the Gaussian/cosine length scales are the 20 %, 40 %, ..., 100 % quantiles of the absolute
-    centred coordinate, and the counts enter the test as they are (no normalisation; SPARK-X is a
+    Details follow the authors' R code (``SPARK::sparkx``): spots with zero total counts are removed (before
+    the coordinates are centred and the length scales computed), each coordinate axis is centred and
+    transformed on its own, the Gaussian/cosine length scales are the 20 %, 40 %, ..., 100 % quantiles of the
+    absolute centred coordinate, and the counts enter the test as they are (no normalisation; SPARK-X is a
     non-parametric covariance test).
 
     Parameters
@@ -257,15 +258,15 @@ def sparkx_test(
     Notes
     -----
     *P-values.* The R code evaluates the null distribution ``Σ_j λ_G λ_{K,j} χ²_1`` of each statistic with
-    Davies' characteristic-function inversion (``CompQuadForm::davies``, accuracy 1e-6), falling back to Liu's
-    moment-matching approximation when Davies returns a non-positive value. Here every kernel is a projection
-    onto the centred feature columns (``λ_K`` = eigenvalues of ``(EᵀHE)(EᵀHE)^{-1}`` = 1, as in the R code),
-    so the mixture is exactly ``λ_G χ²_r`` (``r`` the kernel's rank, 2 for planar coordinates). For equal
-    weights Liu's approximation is exact (its skewness/kurtosis match gives ``l = r`` degrees of freedom and no
-    non-centrality, i.e. ``P(χ²_r > T/λ_G)``), and Davies' inversion approximates that same value to 1e-6.
-    We therefore evaluate ``P(χ²_r > T/λ_G)`` in closed form (``scipy.stats.chi2.sf``), which is what both R
-    branches compute, without Davies' absolute 1e-6 error on very small p-values. This was implemented by
-    hand from the method; no code was taken from the R package.
+    Davies' characteristic-function inversion (``CompQuadForm::davies``, accuracy 1e-6), falling back to
+    Liu's moment-matching approximation when Davies returns a non-positive value. Every SPARK-X kernel is a
+    projection onto the centred feature columns, so ``λ_K``, the eigenvalues of ``(EᵀHE)(EᵀHE)^{-1}`` in the
+    R code, are all 1 and the mixture is exactly ``λ_G χ²_r`` (``r`` the kernel's rank, 2 for planar
+    coordinates). For equal weights Liu's approximation is exact (matching skewness and kurtosis gives
+    ``l = r`` degrees of freedom and no non-centrality, i.e. ``P(χ²_r > T/λ_G)``), and Davies' inversion
+    approximates the same value to 1e-6. We therefore evaluate ``P(χ²_r > T/λ_G)`` in closed form
+    (``scipy.stats.chi2.sf``): the value both R branches compute, without Davies' absolute 1e-6 error on
+    very small p-values. Implemented by hand from the method; no code was taken from the R package.
 
     Examples
     --------
@@ -408,7 +409,8 @@ def _resolve_genes(adata: AnnData, genes: Any, func: str) -> np.ndarray:
         if (idx < 0).any():
             missing = names[idx < 0][:5].tolist()
             raise KeyError(
-                f"{func}: {int((idx < 0).sum())} gene(s) of `genes` are not in `adata.var_names`, e.g. {missing}."
+                f"{func}: {int((idx < 0).sum())} gene(s) of `genes` are not in `adata.var_names`, "
+                f"e.g. {missing}."
             )
         idx = np.sort(idx)
     if idx.size == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._embed import embed
 from ._fit import fit
 
-__all__ = ["fit"]
+__all__ = ["fit", "embed"]

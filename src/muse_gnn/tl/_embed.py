@@ -1,0 +1,167 @@
+"""``mg.tl.embed``: map a new dataset into a trained model without retraining the others."""
+
+from __future__ import annotations
+
+
+
+import numpy as np
+import torch
+from anndata import AnnData
+
+from .._utils import logger, resolve_device
+from ..model import MuseGNN
+from ..model._data import prepare_graph
+from ..model._losses import edge_bce, weighted_similarity
+
+__all__ = ["embed"]
+
+
+def embed(
+    model: MuseGNN,
+    adata: AnnData,
+    *,
+    name: str | None = None,
+    graph_key: str | None = None,
+    max_epochs: int = 200,
+    lr: float = 1e-3,
+    lr_decoder: float | None = None,
+    accelerator: str = "auto",
+    random_state: int = 0,
+    show_progress_bar: bool = True,
+    key_added: str = "X_muse",
+    inplace: bool = True,
+) -> np.ndarray:
+    """Add a dataset the model never saw, keeping every trained dataset's embedding fixed.
+
+    Like scArches query mapping: a new input layer (and decoder) is trained for ``adata`` against the
+    *frozen* shared layers, with its reconstruction loss and the Jaccard-weighted similarity of its common
+    genes to a random trained dataset per epoch (their stored embeddings are targets). The dataset is then
+    part of the model (``model.joint_embedding()`` includes it, ``model.save`` stores it).
+
+    Parameters
+    ----------
+    model
+        A trained :class:`muse_gnn.MuseGNN`.
+    adata
+        The new dataset, with a graph from :func:`muse_gnn.pp.coexpression_graph`.
+    name
+        Its name (default ``adata.uns["dataset"]`` or ``"query_{i}"``).
+    graph_key
+        Its graph key (default: the model's).
+    max_epochs, lr, lr_decoder, accelerator, random_state, show_progress_bar
+        Training options, as in :meth:`muse_gnn.MuseGNN.train`.
+    key_added
+        ``adata.varm`` key of the embedding (when ``inplace``).
+    inplace
+        Write ``adata.varm[key_added]``.
+
+    Returns
+    -------
+    The new dataset's graph-gene embedding, ``(n_graph_genes, n_latent)``.
+
+    Examples
+    --------
+    >>> import muse_gnn as mg
+    >>> adatas = mg.datasets.simulate(n_datasets=3, n_genes=200, n_cells=(100, 150))
+    >>> mg.pp.coexpression_graphs(adatas, n_top_genes=80, method="pearson", show_progress_bar=False)
+    >>> query = adatas.pop("scrna_heart_2")
+    >>> model = mg.tl.fit(adatas, max_epochs=2, show_progress_bar=False)
+    >>> mg.tl.embed(model, query, max_epochs=2, show_progress_bar=False).shape
+    (80, 32)
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(model, MuseGNN):
+        raise TypeError(f"embed: `model` must be a MuseGNN, got {type(model).__name__}.")
+    model._require_trained()
+    if name is None:
+        name = str(adata.uns.get("dataset", f"query_{len(model.graphs)}"))
+    if name in model.dataset_names:
+        raise ValueError(f"embed: a dataset named {name!r} is already in the model; pass another `name=`.")
+    graph = prepare_graph(adata, name, graph_key=graph_key or model.init_params["graph_key"])
+    device = resolve_device(accelerator)
+    module = model.module.to(device)
+    share = model.init_params["share"]
+    key = "all" if share == "all" else graph.group
+    from ..model._module import _module_key
+
+    if share == "group" and _module_key(key) not in module.shared:
+        raise ValueError(
+            f"embed: the model shares layers per tissue × technology group and has none for {key!r}; "
+            f"known groups: {sorted(module.shared.keys())}."
+        )
+    gi = model.gene_index
+    rng = np.random.default_rng([random_state, 2])
+    t_new = gi.add(graph, rng)
+    common = {u: gi.common(t_new, u) for u in range(t_new)}
+    partners = [u for u, c in common.items() if c[0].size and model._embeddings[u] is not None]
+    if t_new and not partners:
+        gi.gids.pop(); gi.order.pop(); gi.sorted_gids.pop(); gi.adj.pop(); gi.positive.pop()
+        raise ValueError(
+            f"embed: dataset {name!r} shares no graph gene with the trained datasets; check the gene identifiers "
+            "(map other species with `mg.pp.map_orthologs`)."
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(random_state)
+        idx = module.add_dataset(graph.n_features, graph.n_nodes, key)
+    module.to(device)
+    assert idx == t_new
+    shared = module.shared[module.shared_keys[t_new]]
+    inp, dec = module.input_layers[f"d{t_new}"], module.decoders[f"d{t_new}"]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    for p in (*inp.parameters(), *dec.parameters()):
+        p.requires_grad_(True)
+    opt = torch.optim.Adam([{"params": inp.parameters(), "lr": lr},
+                            {"params": dec.parameters(), "lr": lr_decoder or 10 * lr}])
+    x, ei = graph.x.to(device), graph.edge_index.to(device)
+    targets = {u: torch.as_tensor(model._embeddings[u], device=device) for u in partners}
+    gen = torch.Generator(device=device)
+    gen.manual_seed(random_state)
+    dense = None
+    if module.decoder_kind == "mlp":
+        dense = torch.zeros(graph.n_nodes, graph.n_nodes, device=device)
+        dense[ei[0], ei[1]] = 1.0
+    pos = ei[:, ei[0] < ei[1]]
+    zero = torch.zeros(pos.shape[1], dtype=torch.long, device=device)
+    shared.eval()
+    history = []
+    for _ in tqdm(range(int(max_epochs)), desc=f"embedding {name}", disable=not show_progress_bar):
+        inp.train()
+        opt.zero_grad(set_to_none=True)
+        z = shared(inp(x, ei), ei)
+        if dense is not None:
+            rec = torch.nn.functional.binary_cross_entropy_with_logits(dec(z), dense)
+        else:
+            tail = (torch.rand(pos.shape[1], generator=gen, device=device) * graph.n_nodes).long()
+            tail = tail.clamp_max(graph.n_nodes - 1)
+            rec = edge_bce(dec(z, pos), dec(z, torch.stack([pos[0], tail])), zero, zero, 1)[0]
+        loss = rec
+        if partners:
+            u = partners[int(rng.integers(len(partners)))]
+            la, lb, w = common[u]
+            la_t = torch.as_tensor(la, device=device)
+            sim = weighted_similarity(z[la_t], targets[u][torch.as_tensor(lb, device=device)],
+                                      torch.as_tensor(w, device=device), torch.zeros_like(la_t), 1)[0]
+            loss = loss + sim
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+    for p in module.parameters():
+        p.requires_grad_(True)
+    with torch.no_grad():
+        inp.eval()
+        emb = shared(inp(x, ei), ei).float().cpu().numpy()
+    model.graphs.append(graph)
+    model._embeddings.append(emb)
+    model.adatas[name] = adata
+    logger.info("embed: %s mapped (%d genes, final loss %.4f)", name, graph.n_nodes, history[-1] if history else 0)
+    if inplace:
+        full = np.full((adata.n_vars, emb.shape[1]), np.nan, dtype=np.float32)
+        full[adata.var_names.get_indexer(graph.genes)] = emb
+        adata.varm[key_added] = full
+        adata.uns[key_added] = {"params": {"dataset": name, "mapped": True, "max_epochs": int(max_epochs),
+                                           "lr": float(lr), "random_state": int(random_state)}}
+    return emb
+
+

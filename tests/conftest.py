@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def _small_collection():
+    import muse_gnn as mg
+
+    adatas = mg.datasets.simulate(
+        n_datasets=3, tissues=("heart", "lung"), technologies=("scrna",), n_genes=240, n_cells=(120, 180),
+        n_modules=6, random_state=0,
+    )
+    mg.pp.coexpression_graphs(adatas, n_top_genes=90, method="pearson", show_progress_bar=False)
+    return adatas
+
+
+@pytest.fixture()
+def small_collection(_small_collection):
+    """Three simulated scRNA datasets with Pearson graphs of 90 genes (fresh copies per test)."""
+    return {k: v.copy() for k, v in _small_collection.items()}

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import muse_gnn as mg
+from muse_gnn.model._losses import nt_xent, weighted_similarity
+from muse_gnn.model._pairs import GeneIndex
+from muse_gnn.model._data import graph_from_arrays
+import scipy.sparse as sp
+
+
+def test_fit_writes_embeddings_and_params(small_collection):
+    model = mg.tl.fit(small_collection, max_epochs=2, show_progress_bar=False)
+    assert model.is_trained and len(model.history) == 2
+    assert list(model.history.columns) == ["loss", "reconstruction", "similarity", "contrastive"]
+    for a in small_collection.values():
+        emb = a.varm["X_muse"]
+        sel = a.var["muse_selected"].to_numpy()
+        assert emb.shape == (a.n_vars, 32)
+        assert np.isfinite(emb[sel]).all() and np.isnan(emb[~sel]).all()
+        assert a.uns["X_muse"]["params"]["max_epochs"] == 2
+    joint = model.joint_embedding()
+    assert joint.n_obs == 3 * 90
+    assert {"gene", "dataset", "tissue", "technology", "species"} <= set(joint.obs.columns)
+    assert joint.obs["tissue"].iloc[0] == "heart"
+    import scanpy as sc
+
+    sc.pp.neighbors(joint, use_rep="X_muse", n_neighbors=5)
+    genes = model.gene_embedding()
+    assert genes.obsm["X_muse"].shape[0] == len(set(joint.obs["gene"]))
+    assert genes.obs["n_datasets"].max() == 3
+    assert "trained for 2 epochs" in repr(model)
+
+
+@pytest.mark.parametrize("share,decoder", [("group", "mlp"), ("all", "mlp"), ("group", "edges")])
+def test_share_and_decoder_options(small_collection, share, decoder):
+    model = mg.MuseGNN(small_collection, share=share, decoder=decoder, n_latent=8)
+    n_shared = len(model.module.shared)
+    assert n_shared == (1 if share == "all" else 2)  # heart and lung scRNA groups
+    model.train(max_epochs=2, show_progress_bar=False)
+    assert model.joint_embedding().obsm["X_muse"].shape[1] == 8
+    assert np.isfinite(model.history.to_numpy()).all()
+
+
+def test_inputs_list_mudata_single(small_collection):
+    import mudata
+
+    lst = list(small_collection.values())
+    m = mg.MuseGNN(lst)
+    assert m.dataset_names == [a.uns["dataset"] for a in lst]
+    md = mudata.MuData({k: v for k, v in small_collection.items()})
+    assert mg.MuseGNN(md).dataset_names == list(small_collection)
+    single = mg.tl.fit([lst[0]], max_epochs=2, show_progress_bar=False)
+    assert single.history["similarity"].eq(0).all()
+
+
+def test_deterministic_on_cpu(small_collection):
+    a = mg.tl.fit(small_collection, max_epochs=3, show_progress_bar=False, inplace=False, accelerator="cpu")
+    b = mg.tl.fit(small_collection, max_epochs=3, show_progress_bar=False, inplace=False, accelerator="cpu")
+    np.testing.assert_array_equal(a.joint_embedding().obsm["X_muse"], b.joint_embedding().obsm["X_muse"])
+    c = mg.tl.fit(small_collection, max_epochs=3, show_progress_bar=False, inplace=False, random_state=1)
+    assert not np.array_equal(a.joint_embedding().obsm["X_muse"], c.joint_embedding().obsm["X_muse"])
+
+
+def test_checkpoint_resume_matches_uninterrupted(small_collection, tmp_path):
+    full = mg.MuseGNN(small_collection)
+    full.train(max_epochs=6, show_progress_bar=False)
+    part = mg.MuseGNN(small_collection)
+    part.train(max_epochs=4, checkpoint_dir=tmp_path, checkpoint_every=2, show_progress_bar=False)
+    resumed = mg.MuseGNN(small_collection)
+    resumed.train(max_epochs=6, checkpoint_dir=tmp_path, checkpoint_every=2, show_progress_bar=False)
+    assert len(resumed.history) == 6
+    for (k, v), (k2, v2) in zip(full.module.state_dict().items(), resumed.module.state_dict().items()):
+        assert k == k2
+        torch.testing.assert_close(v, v2, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(full.history, resumed.history)
+    other = mg.MuseGNN(small_collection, n_latent=8)
+    with pytest.raises(ValueError, match="different model"):
+        other.train(max_epochs=6, checkpoint_dir=tmp_path, show_progress_bar=False)
+
+
+def test_save_load_round_trip(small_collection, tmp_path):
+    model = mg.tl.fit(small_collection, max_epochs=2, show_progress_bar=False)
+    model.save(tmp_path / "m")
+    with pytest.raises(FileExistsError):
+        model.save(tmp_path / "m")
+    loaded = mg.MuseGNN.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.joint_embedding().obsm["X_muse"], model.joint_embedding().obsm["X_muse"])
+    pd.testing.assert_frame_equal(loaded.history, model.history, check_dtype=False)
+    with pytest.raises(RuntimeError, match="adatas"):
+        loaded.train(max_epochs=1, show_progress_bar=False)
+    # with the data: embeddings recomputed from the loaded weights are identical
+    again = mg.MuseGNN.load(tmp_path / "m", small_collection)
+    from muse_gnn.model._trainer import TrainConfig, Trainer
+
+    tr = Trainer(again.module, again.graphs, again.gene_index, TrainConfig(), torch.device("cpu"))
+    emb = tr.embed()
+    for t in range(3):
+        np.testing.assert_array_equal(emb[t], model._embeddings[t])
+    # newer format -> clear error
+    attrs = json.loads((tmp_path / "m" / "attrs.json").read_text())
+    attrs["format_version"] = 99
+    (tmp_path / "m" / "attrs.json").write_text(json.dumps(attrs))
+    with pytest.raises(ValueError, match="Upgrade muse_gnn"):
+        mg.MuseGNN.load(tmp_path / "m")
+
+
+def test_load_gene_mismatch(small_collection, tmp_path):
+    model = mg.tl.fit(small_collection, max_epochs=1, show_progress_bar=False)
+    model.save(tmp_path / "m")
+    changed = {k: v.copy() for k, v in small_collection.items()}
+    first = next(iter(changed.values()))
+    names = first.var_names.to_numpy().copy()
+    sel = np.flatnonzero(first.var["muse_selected"].to_numpy())
+    names[sel[0]] = "RENAMED"
+    first.var_names = names
+    with pytest.raises(ValueError, match="first differences"):
+        mg.MuseGNN.load(tmp_path / "m", changed)
+
+
+def test_embed_new_dataset(small_collection):
+    query_name = list(small_collection)[-1]
+    query = small_collection.pop(query_name)
+    model = mg.tl.fit(small_collection, max_epochs=2, show_progress_bar=False)
+    before = [e.copy() for e in model._embeddings]
+    emb = mg.tl.embed(model, query, max_epochs=3, show_progress_bar=False)
+    assert emb.shape == (90, 32) and np.isfinite(emb).all()
+    for b, a in zip(before, model._embeddings[:2]):
+        np.testing.assert_array_equal(a, b)  # trained datasets untouched
+    assert query_name in model.dataset_names
+    assert np.isfinite(query.varm["X_muse"][query.var["muse_selected"].to_numpy()]).all()
+    assert model.joint_embedding().n_obs == 270
+    with pytest.raises(ValueError, match="already"):
+        mg.tl.embed(model, query, show_progress_bar=False)
+
+
+def test_bad_inputs(small_collection):
+    a = next(iter(small_collection.values())).copy()
+    del a.varp["muse_connectivities"]
+    with pytest.raises(KeyError, match="coexpression_graph"):
+        mg.MuseGNN([a])
+    with pytest.raises(RuntimeError, match="GPU"):
+        if torch.cuda.is_available():
+            pytest.skip("a GPU is present")
+        mg.tl.fit(small_collection, max_epochs=1, accelerator="cuda", show_progress_bar=False)
+    with pytest.raises(ValueError, match="share"):
+        mg.MuseGNN(small_collection, share="tissue")
+    # disjoint datasets
+    disjoint = {k: v.copy() for k, v in small_collection.items()}
+    last = list(disjoint)[-1]
+    disjoint[last].var_names = ["X" + g for g in disjoint[last].var_names]
+    with pytest.raises(ValueError, match="share no graph gene"):
+        mg.MuseGNN(disjoint)
+    with pytest.warns(UserWarning, match="allow_disjoint"):
+        mg.MuseGNN(disjoint, allow_disjoint=True)
+    with pytest.raises(RuntimeError, match="not trained"):
+        mg.MuseGNN(small_collection).joint_embedding()
+
+
+def test_nan_features_rejected():
+    with pytest.raises(ValueError, match="NaN"):
+        graph_from_arrays("x", ["a", "b"], np.array([[np.nan], [1.0]]), sp.csr_matrix((2, 2)))
+
+
+def test_weighted_similarity_hand_case():
+    za = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    zb = torch.tensor([[1.0, 0.0], [1.0, 0.0], [-1.0, -1.0]])
+    w = torch.tensor([0.5, 1.0, 1.0])
+    out = weighted_similarity(za, zb, w, torch.tensor([0, 0, 1]), 3)
+    # pair 0: -(0.5*1 + 1*0)/2 = -0.25; pair 1: -(1*-1)/1 = 1; pair 2 empty -> 0
+    torch.testing.assert_close(out, torch.tensor([-0.25, 1.0, 0.0]))
+
+
+def test_nt_xent_hand_case():
+    a = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])
+    p = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])
+    mask = torch.tensor([[True, True, False]])
+    tau = 0.5
+    # two real anchors, orthogonal: loss_i = -log(e^{1/τ} / (e^{1/τ} + e^0))
+    expected = -np.log(np.exp(2) / (np.exp(2) + 1))
+    torch.testing.assert_close(nt_xent(a, p, mask, tau), torch.tensor([expected], dtype=torch.float32))
+
+
+def test_gene_index_jaccard_and_positives():
+    rng = np.random.default_rng(0)
+    # dataset 0: a-b, a-c ; dataset 1: a-b, a-d, b-d
+    A0 = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]]))
+    A1 = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]))
+    g0 = graph_from_arrays("d0", ["a", "b", "c"], np.ones((3, 2)), A0)
+    g1 = graph_from_arrays("d1", ["a", "b", "d"], np.ones((3, 2)), A1)
+    gi = GeneIndex([g0, g1], rng)
+    la, lb, w = gi.common(0, 1)
+    got = {g0.genes[i]: x for i, x in zip(la, w)}
+    # N0(a)={b,c}, N1(a)={b,d}: 1/3 ; N0(b)={a}, N1(b)={a,d}: 1/2
+    assert got == pytest.approx({"a": 1 / 3, "b": 1 / 2})
+    la2, lb2, w2 = gi.common(1, 0)
+    np.testing.assert_array_equal(la2, lb)
+    assert list(g0.genes[gi.specific(0, 1)]) == ["c"]
+    # positives are neighbours
+    for t, g in enumerate([g0, g1]):
+        adj = g.adjacency().toarray()
+        for i, p in enumerate(gi.positive[t]):
+            assert adj[i, p] == 1
