@@ -116,7 +116,7 @@ def gene_embedding_table(
     >>> import numpy as np, pandas as pd, anndata as ad
     >>> import muse_gnn as mg
     >>> obs = pd.DataFrame({"gene": ["a", "b", "a"], "dataset": ["d1", "d1", "d2"]})
-    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": np.array([[1.0, 0], [0, 1], [3, 0]])})
+    >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.array([[1.0, 0], [0, 1], [3, 0]])})
     >>> mg.metrics.gene_embedding_table(joint).loc["a"].tolist()
     [2.0, 0.0]
     """

@@ -263,14 +263,20 @@ def _warn_single_dataset(func: str, metric: str) -> float:
 
 
 def _neighbors_graph(
-    X: np.ndarray, *, n_neighbors: int, random_state: int, leiden: bool, resolution: float = 1.0
+    X: np.ndarray,
+    *,
+    n_neighbors: int,
+    random_state: int,
+    leiden: bool,
+    resolution: float = 1.0,
+    func: str = "muse_gnn.metrics",
 ) -> tuple[sp.csr_matrix, np.ndarray | None]:
     """scanpy kNN connectivities of the rows of ``X`` (and Leiden clusters of them when ``leiden``)."""
     import scanpy as sc
 
     n = X.shape[0]
     if n < 3:
-        raise ValueError(f"a kNN graph needs at least 3 rows, got {n}.")
+        raise ValueError(f"{func}: a kNN graph needs at least 3 rows, got {n}.")
     k = int(min(n_neighbors, n - 1))
     ad = AnnData(obs=pd.DataFrame(index=pd.RangeIndex(n).astype(str)), obsm={"X_rep": X})
     sc.pp.neighbors(ad, use_rep="X_rep", n_neighbors=k, random_state=random_state)
@@ -312,7 +318,12 @@ def _clusters(
             )
         return lab.astype(str).to_numpy(dtype=object)
     _, labels = _neighbors_graph(
-        data.X, n_neighbors=n_neighbors, random_state=random_state, leiden=True, resolution=resolution
+        data.X,
+        n_neighbors=n_neighbors,
+        random_state=random_state,
+        leiden=True,
+        resolution=resolution,
+        func=func,
     )
     logger.info("%s: %d Leiden clusters (resolution %s)", func, len(pd.unique(labels)), resolution)
     return labels
@@ -658,7 +669,7 @@ def asw_batch(
     >>> import muse_gnn as mg
     >>> rng = np.random.default_rng(0)
     >>> obs = pd.DataFrame({"gene": [f"g{i}" for i in range(40)] * 2, "dataset": ["a"] * 40 + ["b"] * 40})
-    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": rng.normal(size=(80, 8))})
+    >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": rng.normal(size=(80, 8))})
     >>> joint.obs["cl"] = "0"
     >>> 0.8 < mg.metrics.asw_batch(joint, cluster_key="cl") <= 1.0
     True
@@ -745,7 +756,8 @@ def auc_graph(
     >>> genes = ["a", "b", "c", "d"]
     >>> A = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]))
     >>> Z = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
-    >>> joint = ad.AnnData(obs=pd.DataFrame({"gene": genes, "dataset": "d1"}), obsm={"X_muse": Z})
+    >>> obs = pd.DataFrame({"gene": genes, "dataset": "d1"}, index=genes)
+    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": Z})
     >>> mg.metrics.auc_graph(joint, {"d1": (genes, A)})
     1.0
     """
@@ -804,7 +816,7 @@ def ilisi(
     >>> import muse_gnn as mg
     >>> rng = np.random.default_rng(0)
     >>> obs = pd.DataFrame({"gene": [f"g{i}" for i in range(100)] * 2, "dataset": ["a"] * 100 + ["b"] * 100})
-    >>> mixed = ad.AnnData(obs=obs, obsm={"X_muse": rng.normal(size=(200, 4))})
+    >>> mixed = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": rng.normal(size=(200, 4))})
     >>> mg.metrics.ilisi(mixed) > 0.8
     True
     """
@@ -869,15 +881,19 @@ def graph_connectivity(
     >>> import muse_gnn as mg
     >>> rng = np.random.default_rng(0)
     >>> obs = pd.DataFrame({"gene": [f"g{i}" for i in range(60)], "dataset": "a"})
-    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": rng.normal(size=(60, 4))})
+    >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": rng.normal(size=(60, 4))})
     >>> mg.metrics.graph_connectivity(joint)
     1.0
     """
     func = "graph_connectivity"
     data = _load_joint(joint, use_rep, func, check_unique=False)
     conn, leiden = _neighbors_graph(
-        data.X, n_neighbors=n_neighbors, random_state=random_state, leiden=cluster_key is None,
+        data.X,
+        n_neighbors=n_neighbors,
+        random_state=random_state,
+        leiden=cluster_key is None,
         resolution=resolution,
+        func=func,
     )
     labels = leiden if cluster_key is None else _clusters(
         data,
@@ -926,7 +942,7 @@ def common_gene_ratio(
     >>> import muse_gnn as mg
     >>> obs = pd.DataFrame({"gene": ["a", "b", "a", "b"], "dataset": ["d1", "d1", "d2", "d2"],
     ...                     "cl": ["0", "1", "0", "0"]})
-    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": np.eye(4)})
+    >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(4)})
     >>> mg.metrics.common_gene_ratio(joint, cluster_key="cl")  # cluster 0: 3 rows, 2 genes
     0.25
     """
@@ -1001,7 +1017,7 @@ def neighbor_overlap(
     >>> genes = ["a", "b", "c"]
     >>> A = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]]))
     >>> obs = pd.DataFrame({"gene": genes * 2, "dataset": ["d1"] * 3 + ["d2"] * 3, "cl": ["0", "1", "2"] * 2})
-    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": np.eye(6)})
+    >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(6)})
     >>> mg.metrics.neighbor_overlap(joint, {"d1": (genes, A), "d2": (genes, A)}, cluster_key="cl")
     1.0
     """
@@ -1089,7 +1105,7 @@ def paper_metrics(
     >>> A = sp.random(50, 50, density=0.1, random_state=0)
     >>> A = ((A + A.T) > 0).astype(int)
     >>> obs = pd.DataFrame({"gene": genes * 2, "dataset": ["a"] * 50 + ["b"] * 50})
-    >>> joint = ad.AnnData(obs=obs, obsm={"X_muse": rng.normal(size=(100, 8))})
+    >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": rng.normal(size=(100, 8))})
     >>> res = mg.metrics.paper_metrics(joint, {"a": (genes, A), "b": (genes, A)})
     >>> list(res.index)
     ['ASW', 'AUC', 'iLISI', 'GC', 'common_gene_ratio', 'neighbor_overlap']
@@ -1108,8 +1124,12 @@ def paper_metrics(
     multi = data.n_datasets >= 2
 
     conn, leiden = _neighbors_graph(
-        data.X, n_neighbors=n_neighbors, random_state=random_state, leiden=cluster_key is None,
+        data.X,
+        n_neighbors=n_neighbors,
+        random_state=random_state,
+        leiden=cluster_key is None,
         resolution=resolution,
+        func=func,
     )
     labels = leiden if cluster_key is None else _clusters(
         data,
@@ -1120,8 +1140,16 @@ def paper_metrics(
         func=func,
     )
 
+    nan = float("nan")
+    if not multi:
+        warnings.warn(
+            f"{func}: the joint embedding holds a single dataset; the cross-dataset metrics ASW, iLISI, "
+            "common_gene_ratio and neighbor_overlap are NaN.",
+            UserWarning,
+            stacklevel=2,
+        )
     res: dict[str, float] = {}
-    res["ASW"] = _finish_asw(data, labels, func, False) if multi else _warn_single_dataset(func, "ASW")
+    res["ASW"] = _finish_asw(data, labels, func, False) if multi else nan
     if g is None:
         warnings.warn(
             f"{func}: no `graphs` given; AUC and neighbor_overlap are NaN.", UserWarning, stacklevel=2
@@ -1130,21 +1158,11 @@ def paper_metrics(
     else:
         per = _auc_graph_arrays(data, g, max_pairs=max_pairs, random_state=random_state, func=func)
         res["AUC"] = float(per.mean()) if per.notna().any() else float("nan")
-    res["iLISI"] = (
-        _ilisi_value(data, n_neighbors=lisi_neighbors, perplexity=None, scale=True)
-        if multi
-        else _warn_single_dataset(func, "iLISI")
-    )
+    res["iLISI"] = _ilisi_value(data, n_neighbors=lisi_neighbors, perplexity=None) if multi else nan
     res["GC"] = _graph_connectivity_arrays(conn, labels)
-    res["common_gene_ratio"] = (
-        _common_gene_ratio_arrays(data.gene, labels)
-        if multi
-        else _warn_single_dataset(func, "common_gene_ratio")
-    )
-    if g is None:
-        res["neighbor_overlap"] = float("nan")
-    elif not multi:
-        res["neighbor_overlap"] = _warn_single_dataset(func, "neighbor_overlap")
+    res["common_gene_ratio"] = _common_gene_ratio_arrays(data.gene, labels) if multi else nan
+    if g is None or not multi:
+        res["neighbor_overlap"] = nan
     else:
         res["neighbor_overlap"] = _neighbor_overlap_arrays(
             data, g, labels, max_pairs=max_pairs, random_state=random_state, func=func
@@ -1210,7 +1228,7 @@ def average_rank(
     ...     "ASW":    [0.9, 0.5, 0.5, 0.8, 0.7, 0.6],
     ...     "AUC":    [0.8, 0.9, 0.7, 0.9, 0.6, 0.7],
     ... })
-    >>> mg.metrics.average_rank(t)
+    >>> mg.metrics.average_rank(t)  # doctest: +NORMALIZE_WHITESPACE
             heart  lung  overall
     method
     muse     1.50   1.0    1.250

@@ -20,11 +20,14 @@ This is an independent implementation that reproduces the outputs of the authors
 * the working weights are written as ``w_ig = s_i μ_g (1 + s_i κ_g)`` with ``κ_g = μ_g / θ̃``, so every weighted
   sum reduces to sums of ``r_ig = 1 / (1 + s_i κ_g)`` and the per-gene factors ``μ_g`` cancel in the ratios;
 * the cells are processed in blocks of ``block_size`` rows: a sparse matrix is densified one block at a time,
-  and the four genes × genes cross-products are accumulated block by block (``Bᵀ B`` uses the symmetric BLAS
+  and the genes × genes cross-products are accumulated block by block (``Bᵀ B`` uses the symmetric BLAS
   kernel), so the peak memory is about ``block_size × n_genes`` plus a few ``n_genes²`` matrices instead of
   a dozen ``n_cells × n_genes`` temporaries;
-* p-values are computed as ``2 Φ(−|T|)`` (accurate in the tail) instead of ``2 (1 − Φ(|T|))``, which rounds
-  to 0 for ``|T| > 8.3``; the two agree to ``1e-16`` absolute;
+* of the four ``n_cells × n_genes²`` products of the reference, only the two numerators remain on the CPU:
+  both denominators are ``Σ_i s_i² / ((1 + s_i x_g)(1 + s_i x_h))`` and are obtained exactly from per-gene
+  sums as divided differences (:class:`_DividedGram`), with the few nearly equal pairs summed explicitly;
+* p-values are computed as ``2 Φ(−|T|) = erfc(|T| / √2)`` (accurate in the tail) instead of
+  ``2 (1 − Φ(|T|))``, which rounds to 0 for ``|T| > 8.3``; the two agree to ``1e-16`` absolute;
 * on a GPU (``device="cuda"`` or ``"auto"`` with CUDA available) the block arithmetic and the products run in
   :mod:`torch`; on the CPU :mod:`numpy` is used by default (faster there, see ``benchmarks/cscore.py``).
 """
@@ -40,12 +43,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
-from scipy.special import ndtr
+from scipy.special import erfc
 from tqdm.auto import tqdm
 
 from .._utils import check_adata, check_counts, get_matrix, logger
 
-__all__ = ["cscore", "cscore_arrays", "CSCoreResult"]
+__all__ = ["CSCoreResult", "cscore", "cscore_arrays"]
 
 #: IRLS stops when the largest absolute change of ``log θ_g`` is below this (reference value).
 IRLS_TOL = 0.05
@@ -60,6 +63,7 @@ _BLOCK_ENTRIES_CPU = 1 << 22
 #: Same on a GPU (256 MiB).
 _BLOCK_ENTRIES_GPU = 1 << 25
 _MIN_BLOCK = 256
+_SQRT1_2 = float(np.sqrt(0.5))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -92,19 +96,14 @@ class _Backend:
             return np.empty(shape, dtype=dtype)
         return self.xp.empty(shape, dtype=dtype, device=self.device)
 
-    def zeros(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        if self.name == "numpy":
-            return np.zeros(shape, dtype=dtype)
-        return self.xp.zeros(shape, dtype=dtype, device=self.device)
-
     def asarray(self, a: np.ndarray, dtype: Any) -> Any:
         """Host array → backend array of ``dtype`` (no copy when numpy already has it)."""
         if self.name == "numpy":
             return np.asarray(a, dtype=dtype)
         torch = self.xp
         a = np.asarray(a)
-        if not a.flags.writeable:  # torch.from_numpy warns on read-only buffers
-            a = a.copy()
+        if not a.flags.writeable or any(st < 0 for st in a.strides):
+            a = a.copy()  # torch.from_numpy warns on read-only buffers and rejects negative strides
         return torch.from_numpy(a).to(device=self.device, dtype=dtype)
 
     def cast(self, a: Any, dtype: Any) -> Any:
@@ -189,14 +188,16 @@ class _Blocks:
     """Dense float64 row blocks (cells × selected genes) of a dense or sparse count matrix."""
 
     def __init__(self, counts: Any, genes: np.ndarray | None, block_size: int, be: _Backend) -> None:
+        if sp.issparse(counts) and genes is not None:
+            # select the genes once (a sparse copy of those columns), not on every pass
+            counts, genes = sp.csr_matrix(counts[:, genes]), None
         self.counts = counts
         self.genes = genes
+        self._buf: np.ndarray | None = None
         self.n_cells = counts.shape[0]
         self.block_size = block_size
         self.be = be
-        self.bounds = [
-            (i, min(i + block_size, self.n_cells)) for i in range(0, self.n_cells, block_size)
-        ]
+        self.bounds = [(i, min(i + block_size, self.n_cells)) for i in range(0, self.n_cells, block_size)]
         self._cache: Any = None
         # sparse input: the stored values were checked up front; dense: each block on the first pass
         self._checked = sp.issparse(counts)
@@ -204,10 +205,17 @@ class _Blocks:
     def _host_block(self, i0: int, i1: int) -> np.ndarray:
         X = self.counts
         if sp.issparse(X):
-            B = X[i0:i1]
-            if self.genes is not None:
-                B = B[:, self.genes]
-            return B.toarray().astype(np.float64, copy=False)
+            # a CSR view of the rows (no copy of the indices), densified into a reused buffer
+            a, b = X.indptr[i0], X.indptr[i1]
+            blk = sp.csr_matrix(
+                (X.data[a:b].astype(np.float64, copy=False), X.indices[a:b], X.indptr[i0 : i1 + 1] - a),
+                shape=(i1 - i0, X.shape[1]),
+            )
+            if self._buf is None:
+                self._buf = np.empty((self.block_size, X.shape[1]))
+            out = self._buf[: i1 - i0]
+            blk.toarray(out=out)
+            return out
         B = X[i0:i1] if self.genes is None else X[i0:i1, self.genes]
         B = np.asarray(B, dtype=np.float64)
         if not self._checked:
@@ -237,7 +245,7 @@ def _default_block_size(n_cells: int, n_genes: int, be: _Backend) -> int:
 
 
 def _check_values(data: np.ndarray) -> None:
-    """Finite, non-negative values (``data``: a float64 block or the stored values of a sparse matrix)."""
+    """Finite, non-negative values (``data``: a dense block or the stored values of a sparse matrix)."""
     if data.size == 0:
         return
     if not np.isfinite(data).all():
@@ -256,12 +264,14 @@ def _check_engine_inputs(counts: Any, seq_depth: Any, genes: np.ndarray | None) 
         counts = np.asarray(counts)
     if counts.ndim != 2:
         raise ValueError(f"{func}: `counts` must be a 2-d cells × genes matrix, got shape {counts.shape}.")
-    if counts.dtype == bool or not np.issubdtype(counts.dtype, np.number) or np.issubdtype(
-        counts.dtype, np.complexfloating
+    if (
+        counts.dtype == bool
+        or not np.issubdtype(counts.dtype, np.number)
+        or np.issubdtype(counts.dtype, np.complexfloating)
     ):
         raise TypeError(f"{func}: `counts` must hold real numbers, got dtype {counts.dtype}.")
     if sp.issparse(counts):
-        _check_values(np.asarray(counts.data, dtype=np.float64))
+        _check_values(counts.data)
     s = np.asarray(seq_depth, dtype=np.float64)
     if s.ndim != 1 or s.shape[0] != counts.shape[0]:
         raise ValueError(
@@ -618,6 +628,7 @@ def _cscore_engine(
     backend: str = "auto",
     dtype: Any = np.float64,
     denominators: Literal["auto", "divided", "product"] = "auto",
+    values_checked: bool = False,
 ) -> _EngineOutput:
     be = _resolve_backend(device, backend, dtype)
     if denominators == "auto":
@@ -635,13 +646,13 @@ def _cscore_engine(
         raise ValueError(f"cscore_arrays: `block_size` must be a positive integer, got {block_size!r}.")
     block_size = int(min(block_size, n_cells))
     blocks = _Blocks(counts, genes, block_size, be)
+    if values_checked:  # the caller has validated the values (cscore does, with check_counts)
+        blocks._checked = True
 
     mu, sigma2, tm, n_passes, converged = _irls(blocks, s, be)
     zero = mu == 0
     if zero.any():
-        logger.warning(
-            "cscore: %d gene(s) have no counts; their rows and columns are NaN.", int(zero.sum())
-        )
+        logger.warning("cscore: %d gene(s) have no counts; their rows and columns are NaN.", int(zero.sum()))
     # Work on safe values for genes without counts (their rows are set to NaN at the end, like the
     # reference, whose arithmetic yields 0/0 there); they do not influence the other genes.
     mu_safe = np.where(zero, 1.0, mu)
@@ -659,21 +670,17 @@ def _cscore_engine(
         del D
         negative = sigma2 < 0
         sd = np.sqrt(np.where(negative, 1.0, sigma2))
-        sd_b = be.asarray(sd, covar.dtype)
-        covar /= sd_b[:, None]
-        covar /= sd_b[None, :]
+        _divide_by_outer(covar, be.asarray(sd, covar.dtype))
         est = be.to_numpy(covar)
         del covar, N
         # T = N_T / sqrt(D_T μ_g μ_h)
         xp.sqrt(DT, out=DT)
         NT /= DT
         del DT
-        sqmu = be.asarray(np.sqrt(mu_safe), NT.dtype)
-        NT /= sqmu[:, None]
-        NT /= sqmu[None, :]
+        _divide_by_outer(NT, be.asarray(np.sqrt(mu_safe), NT.dtype))
         if be.name == "numpy":
             test_stat = np.asarray(NT, dtype=np.float64)
-            p_value = 2.0 * ndtr(-np.abs(test_stat))
+            p_value = _two_sided_p(test_stat)
         else:
             import torch
 
@@ -682,12 +689,12 @@ def _cscore_engine(
         del NT
     idx = np.flatnonzero(negative)
     est[idx, idx] = np.inf
+    if post_process:
+        est = _post_process(est)
     if zero.any():
         for a in (est, p_value, test_stat):
             a[zero, :] = np.nan
             a[:, zero] = np.nan
-    if post_process:
-        est = _post_process(est)
     return _EngineOutput(
         est=est,
         p_value=p_value,
@@ -703,6 +710,30 @@ def _cscore_engine(
         backend=be.name,
         device=str(be.device),
     )
+
+
+def _divide_by_outer(A: Any, v: Any) -> None:
+    """``A /= v vᵀ`` in place, by row blocks (no ``p²`` temporary; keeps a symmetric ``A`` exactly symmetric)."""
+    p = A.shape[0]
+    rb = max(1, _BLOCK_ENTRIES_CPU // (4 * max(1, p)))
+    for r0 in range(0, p, rb):
+        A[r0 : r0 + rb] /= v[r0 : r0 + rb, None] * v[None, :]
+
+
+def _two_sided_p(T: np.ndarray) -> np.ndarray:
+    """``2 Φ(−|T|) = erfc(|T| / √2)`` for the symmetric ``T``: evaluated on the upper triangle and mirrored
+    (the special function is the costly part; ``T`` is symmetric by construction, up to rounding)."""
+    p = T.shape[0]
+    out = np.empty_like(T)
+    rb = max(1, _BLOCK_ENTRIES_CPU // (2 * max(1, p)))
+    for r0 in range(0, p, rb):
+        r1 = min(p, r0 + rb)
+        blk = out[r0:r1, r0:]
+        np.abs(T[r0:r1, r0:], out=blk)
+        blk *= _SQRT1_2
+        erfc(blk, out=blk)
+        out[r1:, r0:r1] = blk[:, r1 - r0 :].T
+    return out
 
 
 def _post_process(est: np.ndarray) -> np.ndarray:
@@ -771,7 +802,7 @@ def cscore_arrays(
     dtype
         Precision of the per-block arithmetic and of the four genes × genes products: ``float64``
         (default, matches the reference) or ``float32`` (faster on GPUs without fast float64; estimates
-        then agree to about ``1e-4``). μ, σ_gg and the IRLS always use float64.
+        then agree to about ``1e-5``). μ, σ_gg and the IRLS always use float64.
 
     Returns
     -------
@@ -873,7 +904,9 @@ def _resolve_genes(adata: AnnData, genes: Any, func: str) -> np.ndarray:
     if genes is None:
         return np.arange(adata.n_vars)
     if isinstance(genes, str):
-        raise TypeError(f"{func}: `genes` must be a list of gene names or a boolean mask, not a single string.")
+        raise TypeError(
+            f"{func}: `genes` must be a list of gene names or a boolean mask, not a single string."
+        )
     arr = np.asarray(genes.to_numpy() if isinstance(genes, pd.Series | pd.Index) else genes)
     if arr.ndim != 1:
         raise ValueError(f"{func}: `genes` must be 1-d, got shape {arr.shape}.")
@@ -1032,11 +1065,11 @@ def cscore(
     >>> shared = rng.gamma(4.0, 0.25, size=(200, 1))  # a factor shared by the first 3 genes
     >>> z = 1e-3 * np.hstack([shared.repeat(3, 1), rng.gamma(4.0, 0.25, size=(200, 3))])
     >>> adata = ad.AnnData(rng.poisson(depth[:, None] * z).astype(np.float32))
-    >>> mg.pp.cscore(adata, device="cpu")
-    >>> adata.uns["cscore"]["est"].shape
-    (6, 6)
-    >>> bool(adata.uns["cscore"]["p_value"][0, 1] < 0.05)
-    True
+    >>> adata.obs["depth"] = depth  # here only 6 of the genes are measured: pass the true depth
+    >>> mg.pp.cscore(adata, seq_depth="depth", device="cpu")
+    >>> res = adata.uns["cscore"]
+    >>> res["est"].shape, bool(res["est"][0, 1] > 0.9), bool(res["p_value"][0, 1] < 0.05)
+    ((6, 6), True, True)
     """
     func = "cscore"
     check_adata(adata, func, min_cells=MIN_CELLS)
@@ -1073,6 +1106,7 @@ def cscore(
         post_process=post_process,
         block_size=block_size,
         device=device,
+        values_checked=True,
     )
     params = {
         "layer": layer,

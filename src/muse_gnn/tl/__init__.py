@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from ._context import context_shift
 from ._embed import embed
+from ._enrich import enrichment
 from ._fit import fit
+from ._modules import gene_modules, ortholog_coclustering
+from ._similar import similar_genes
 
-__all__ = ["fit", "embed"]
+__all__ = ["fit", "embed", "gene_modules", "similar_genes", "enrichment", "context_shift", "ortholog_coclustering"]
