@@ -267,6 +267,21 @@ def test_divided_denominators_equal_products(spread: float) -> None:
     )
 
 
+def test_gene_positions_equal_column_subset() -> None:
+    x, s, _ = simulate(n_cells=300, n_genes=30, seed=8)
+    cols = np.array([7, 2, 29, 11, 0, 5])
+    ref = cscore_arrays(x[:, cols], s, device="cpu")
+    for X, kw in ((x, {}), (x, {"block_size": 41}), (sp.csr_matrix(x), {}), (x, {"backend": "torch"})):
+        out = cscore_arrays(X, s, genes=cols, device="cpu", **kw)
+        for a, b in zip(out, ref, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(cscore_arrays(x, s, genes=cols - 30, device="cpu")[0], ref[0])
+    with pytest.raises(IndexError, match="outside"):
+        cscore_arrays(x, s, genes=[0, 30])
+    with pytest.raises(TypeError, match="integer column positions"):
+        cscore_arrays(x, s, genes=["a", "b"])
+
+
 def test_torch_and_numpy_agree() -> None:
     x, s, _ = simulate(n_cells=300, n_genes=25, seed=2)
     a = cscore_arrays(x, s, device="cpu", backend="numpy")

@@ -206,3 +206,27 @@ def test_gene_index_jaccard_and_positives():
         adj = g.adjacency().toarray()
         for i, p in enumerate(gi.positive[t]):
             assert adj[i, p] == 1
+
+
+def test_dense_attention_equals_pyg_message_passing(small_collection):
+    # graphs of different sizes in one padded batch, grouped shared layers
+    a = list(small_collection.values())
+    b = a[1].copy()
+    sel = np.flatnonzero(b.var["muse_selected"].to_numpy())
+    b.var["muse_selected"] = False
+    b.var.iloc[sel[:60], b.var.columns.get_loc("muse_selected")] = True
+    model = mg.MuseGNN({"x": a[0], "y": b, "z": a[2]}, share="group")
+    g = model.graphs
+    assert g[1].n_nodes == 60
+    outs = {}
+    for att in ("dense", "sparse"):
+        model.module.attention = att
+        nb = model.module.make_batch([0, 1, 2], [x.x for x in g], [x.edge_index for x in g])
+        assert (nb.layout is not None) == (att == "dense")
+        outs[att] = model.module.encode(nb)
+        outs[att].sum().backward()
+        outs[att + "_grad"] = [p.grad.clone() for p in model.module.parameters() if p.grad is not None]
+        model.module.zero_grad()
+    torch.testing.assert_close(outs["dense"], outs["sparse"], rtol=1e-4, atol=1e-5)
+    for gd, gs in zip(outs["dense_grad"], outs["sparse_grad"]):
+        torch.testing.assert_close(gd, gs, rtol=1e-3, atol=1e-4)

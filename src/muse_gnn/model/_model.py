@@ -64,6 +64,10 @@ class MuseGNN:
         adjacency (quadratic memory).
     heads
         Attention heads of the input layer (4 in the reference).
+    attention
+        How the graph-transformer layers are evaluated: ``"dense"`` (masked attention over all gene pairs of a
+        graph, fast for co-expression graphs), ``"sparse"`` (PyG message passing over edges, memory linear in
+        edges), or ``"auto"`` (dense up to 4,096 genes per graph). Same results either way.
     allow_disjoint
         Allow datasets that share no gene with any other (their cross-dataset terms are then zero);
         otherwise this is an error.
@@ -90,6 +94,7 @@ class MuseGNN:
         share: Literal["all", "group"] = "all",
         decoder: Literal["edges", "mlp"] = "edges",
         heads: int = 4,
+        attention: Literal["auto", "dense", "sparse"] = "auto",
         allow_disjoint: bool = False,
         random_state: int = 0,
     ) -> None:
@@ -100,7 +105,7 @@ class MuseGNN:
         self._setup(
             graphs,
             dict(graph_key=graph_key, n_latent=n_latent, share=share, decoder=decoder, heads=heads,
-                 allow_disjoint=allow_disjoint, random_state=random_state),
+                 attention=attention, allow_disjoint=allow_disjoint, random_state=random_state),
         )
         self.adatas: dict[str, AnnData | None] = dict(named)
 
@@ -125,6 +130,7 @@ class MuseGNN:
             self.module = MuseModule(
                 [g.n_features for g in graphs], [g.n_nodes for g in graphs], keys,
                 n_latent=int(init["n_latent"]), heads=int(init["heads"]), decoder=init["decoder"],
+                attention=init.get("attention", "auto"),
             )
         self.history: pd.DataFrame = pd.DataFrame(columns=["loss", "reconstruction", "similarity", "contrastive"])
         self.train_params: dict[str, Any] = {}
@@ -188,7 +194,7 @@ class MuseGNN:
         early_stopping: bool = False,
         early_stopping_patience: int = 45,
         early_stopping_min_delta: float = 0.0,
-        max_pass_edges: int = 2_000_000,
+        max_pass_size: int = 2_000_000,
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 50,
         deterministic: bool = True,
@@ -220,8 +226,9 @@ class MuseGNN:
             ``early_stopping_patience`` epochs.
         early_stopping_patience, early_stopping_min_delta
             See above.
-        max_pass_edges
-            Edge budget of one batched pass; larger collections are split into several passes per epoch.
+        max_pass_size
+            Budget of one batched pass, in gene pairs (dense attention) or edges (sparse attention); larger
+            collections are split into several passes per epoch, their gradients accumulated.
         checkpoint_dir
             Write a checkpoint there every ``checkpoint_every`` epochs and at the end; if the folder already
             holds one from the same call, training resumes from it (same result as an uninterrupted run).
@@ -259,7 +266,7 @@ class MuseGNN:
             max_epochs=int(max_epochs), lr=float(lr), lr_decoder=float(lr_decoder if lr_decoder else 10 * lr),
             lambda_contrast=float(lambda_contrast), temperature=float(temperature), n_contrast=int(n_contrast),
             early_stopping=bool(early_stopping), early_stopping_patience=int(early_stopping_patience),
-            early_stopping_min_delta=float(early_stopping_min_delta), max_pass_edges=int(max_pass_edges),
+            early_stopping_min_delta=float(early_stopping_min_delta), max_pass_size=int(max_pass_size),
             checkpoint_every=int(checkpoint_every), random_state=int(self.init_params["random_state"]),
         )
         self.module.to(device)

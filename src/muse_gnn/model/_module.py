@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ._attention import DenseLayout, dense_layout
 from ._decoder import EdgeDecoder, GramMLPDecoder
 from ._encoder import InputLayer, SharedLayers
 
@@ -24,8 +25,10 @@ class NodeBatch:
     offsets: dict[int, int]
     batch: Tensor
     edge_index_all: Tensor  # global positions
-    segments: list[tuple[str, int, int, int, int]]  # (shared key, node start, node end, edge start, edge end)
+    segments: list[tuple[str, int, int, int, int, int, int]]
+    """(shared key, node start, node end, edge start, edge end, graph start, graph end) per shared stack"""
     n_nodes: int
+    layout: DenseLayout | None = None
 
 
 class MuseModule(nn.Module):
@@ -45,6 +48,13 @@ class MuseModule(nn.Module):
         Heads of the input layer (4 in the reference).
     decoder
         ``"edges"`` or ``"mlp"``.
+    attention
+        ``"dense"``: evaluate the graph-transformer layers as masked attention over all gene pairs (fast for
+        the dense, small gene graphs of co-expression); ``"sparse"``: PyG message passing over edges (memory
+        linear in edges); ``"auto"``: dense when the largest graph of a pass has at most ``dense_max_nodes``
+        genes. Both give the same result.
+    dense_max_nodes
+        Threshold of ``"auto"``.
 
     Examples
     --------
@@ -62,9 +72,14 @@ class MuseModule(nn.Module):
         n_latent: int = 32,
         heads: int = 4,
         decoder: str = "edges",
+        attention: str = "auto",
+        dense_max_nodes: int = 4096,
     ) -> None:
         super().__init__()
+        if attention not in {"auto", "dense", "sparse"}:
+            raise ValueError(f"attention must be 'auto', 'dense' or 'sparse', got {attention!r}.")
         self.n_latent, self.heads, self.decoder_kind = n_latent, heads, decoder
+        self.attention, self.dense_max_nodes = attention, int(dense_max_nodes)
         self.shared_keys: list[str] = []
         self.input_layers = nn.ModuleDict()
         self.decoders = nn.ModuleDict()
@@ -109,25 +124,35 @@ class MuseModule(nn.Module):
             key = self.shared_keys[t]
             if segments and segments[-1][0] == key:
                 s = segments[-1]
-                segments[-1] = (key, s[1], node + x.shape[0], s[3], edge + ei.shape[1])
+                segments[-1] = (key, s[1], node + x.shape[0], s[3], edge + ei.shape[1], s[5], k + 1)
             else:
-                segments.append((key, node, node + x.shape[0], edge, edge + ei.shape[1]))
+                segments.append((key, node, node + x.shape[0], edge, edge + ei.shape[1], k, k + 1))
             node += x.shape[0]
             edge += ei.shape[1]
+        sizes = [int(x.shape[0]) for x in xs]
+        dense = self.attention == "dense" or (self.attention == "auto" and max(sizes) <= self.dense_max_nodes)
         return NodeBatch(
             ids=list(ids), x=list(xs), edge_index=list(eis), offsets=offsets, batch=torch.cat(batch),
             edge_index_all=torch.cat(shifted, dim=1), segments=segments, n_nodes=node,
+            layout=dense_layout(sizes, eis, device) if dense else None,
         )
 
     def encode(self, nb: NodeBatch) -> Tensor:
         """Embeddings of all nodes of a batch, ``(n_nodes, n_latent)``."""
+        if nb.layout is not None:
+            L = nb.layout
+            h = InputLayer.forward_dense([self.input_layers[f"d{t}"] for t in nb.ids], nb.x, L)
+            parts = []
+            for key, a, b, _, _, ga, gb in nb.segments:
+                parts.append(self.shared[key].forward_dense(h[ga:gb], L.slice(ga, gb), nb.batch[a:b] - ga))
+            return torch.cat(parts)
         h = torch.cat(
             [self.input_layers[f"d{t}"](x, ei) for t, x, ei in zip(nb.ids, nb.x, nb.edge_index, strict=True)]
         )
         if len(nb.segments) == 1:
             return self.shared[nb.segments[0][0]](h, nb.edge_index_all, nb.batch)
         parts = []
-        for key, a, b, ea, eb in nb.segments:
+        for key, a, b, ea, eb, _, _ in nb.segments:
             parts.append(self.shared[key](h[a:b], nb.edge_index_all[:, ea:eb] - a, nb.batch[a:b]))
         return torch.cat(parts)
 

@@ -40,7 +40,7 @@ class TrainConfig:
     early_stopping: bool = False
     early_stopping_patience: int = 45
     early_stopping_min_delta: float = 0.0
-    max_pass_edges: int = 2_000_000
+    max_pass_size: int = 50_000_000
     checkpoint_every: int = 50
     random_state: int = 0
 
@@ -50,7 +50,7 @@ class Trainer:
 
     One epoch visits every dataset once as *t* with a random partner *u* (as the reference), but all
     datasets go through the network together: the input layers one by one, the shared layers in a single
-    block-diagonal batch. When the graphs' edges exceed ``max_pass_edges`` the datasets are split into
+    block-diagonal batch. When the graphs exceed ``max_pass_size`` the datasets are split into
     random passes (partners drawn inside each pass) whose gradients are accumulated; the optimiser steps
     once per epoch.
     """
@@ -72,11 +72,12 @@ class Trainer:
         self.rng = np.random.default_rng([config.random_state, 1])
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(config.random_state)
-        self.optimizer = torch.optim.Adam(
+        self.optimizer = torch.optim.Adam(  # foreach: one fused update over all parameters
             [
                 {"params": module.encoder_parameters(), "lr": config.lr},
                 {"params": module.decoder_parameters(), "lr": config.lr_decoder},
-            ]
+            ],
+            foreach=True,
         )
         self.history: dict[str, list[float]] = {k: [] for k in LOSS_TERMS}
         self.epoch = 0
@@ -85,14 +86,22 @@ class Trainer:
         self._fixed_batch: NodeBatch | None = None
 
     # ------------------------------------------------------------------ passes
+    def _cost(self, t: int) -> int:
+        """Size of dataset ``t`` in a pass: gene pairs with dense attention, edges with sparse attention."""
+        n = self.graphs[t].n_nodes
+        m = self.module
+        if m.attention == "dense" or (m.attention == "auto" and n <= m.dense_max_nodes):
+            return n * n
+        return int(self.ei[t].shape[1]) + n
+
     def _plan(self) -> list[list[int]]:
-        edges = {t: int(self.ei[t].shape[1]) + self.graphs[t].n_nodes for t in self.ids}
-        if sum(edges.values()) <= self.cfg.max_pass_edges or len(self.ids) == 1:
+        edges = {t: self._cost(t) for t in self.ids}
+        if sum(edges.values()) <= self.cfg.max_pass_size or len(self.ids) == 1:
             return [list(self.ids)]
         order = [self.ids[i] for i in self.rng.permutation(len(self.ids))]
         passes, cur, size = [], [], 0
         for t in order:
-            if cur and size + edges[t] > self.cfg.max_pass_edges:
+            if cur and size + edges[t] > self.cfg.max_pass_size:
                 passes.append(cur)
                 cur, size = [], 0
             cur.append(t)
@@ -217,8 +226,15 @@ class Trainer:
         self.module.eval()
         ids = self.ids if ids is None else ids
         out: dict[int, np.ndarray] = {}
-        for plan in ([ids] if sum(int(self.ei[t].shape[1]) for t in ids) <= self.cfg.max_pass_edges
-                     else [[t] for t in ids]):
+        plans, cur, size = [], [], 0
+        for t in ids:
+            if cur and size + self._cost(t) > self.cfg.max_pass_size:
+                plans.append(cur)
+                cur, size = [], 0
+            cur.append(t)
+            size += self._cost(t)
+        plans.append(cur)
+        for plan in plans:
             nb = self.module.make_batch(plan, [self.x[t] for t in plan], [self.ei[t] for t in plan])
             z = self.module.encode(nb).float().cpu().numpy()
             for t in plan:

@@ -97,7 +97,8 @@ def enrichment(
     max_fdr
         Choose only terms with ``fdr <= max_fdr`` (all bubbles of a chosen term are still drawn).
     modules
-        Modules to show, in order; default all, sorted.
+        Modules to show, in order; default every module of the table (a module without any row, i.e. no
+        overlap with any term, has no column), sorted numerically when the labels are numbers.
     max_label_length
         Longer term names are cut with an ellipsis.
     cmap

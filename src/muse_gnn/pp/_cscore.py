@@ -767,6 +767,7 @@ def cscore_arrays(
     counts: np.ndarray | sp.spmatrix,
     seq_depth: np.ndarray,
     *,
+    genes: np.ndarray | Sequence[int] | None = None,
     post_process: bool = True,
     block_size: int | None = None,
     device: Any = None,
@@ -786,6 +787,9 @@ def cscore_arrays(
         densifies). Only ``block_size`` rows are densified at a time.
     seq_depth
         Sequencing depth ``s_i`` of each cell (> 0), usually the total counts over *all* genes.
+    genes
+        Column positions of the genes to use (output order); default all columns. Cheaper than passing
+        ``counts[:, genes]``: a dense matrix is then only copied one block at a time.
     post_process
         Apply the reference post-processing: genes with a negative variance estimate get correlation 0
         with every gene, the diagonal is 1, and the estimates are clipped to ``[-1, 1]``. With ``False``
@@ -831,9 +835,20 @@ def cscore_arrays(
     >>> est.shape, bool(np.allclose(np.diag(est), 1.0))
     ((8, 8), True)
     """
+    if genes is not None:
+        genes = np.asarray(genes)
+        if genes.ndim != 1 or not np.issubdtype(genes.dtype, np.integer):
+            raise TypeError("cscore_arrays: `genes` must be a 1-d array of integer column positions.")
+        n_cols = np.shape(counts)[1] if np.ndim(counts) == 2 else 0
+        if genes.size and (genes.min() < -n_cols or genes.max() >= n_cols):
+            raise IndexError(
+                f"cscore_arrays: `genes` has positions outside the {n_cols} columns of `counts`."
+            )
+        genes = np.where(genes < 0, genes + n_cols, genes).astype(np.intp)
     out = _cscore_engine(
         counts,
         seq_depth,
+        genes=genes,
         post_process=post_process,
         block_size=block_size,
         device=device,

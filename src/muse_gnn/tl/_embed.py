@@ -106,7 +106,6 @@ def embed(
         idx = module.add_dataset(graph.n_features, graph.n_nodes, key)
     module.to(device)
     assert idx == t_new
-    shared = module.shared[module.shared_keys[t_new]]
     inp, dec = module.input_layers[f"d{t_new}"], module.decoders[f"d{t_new}"]
     for p in module.parameters():
         p.requires_grad_(False)
@@ -115,6 +114,7 @@ def embed(
     opt = torch.optim.Adam([{"params": inp.parameters(), "lr": lr},
                             {"params": dec.parameters(), "lr": lr_decoder or 10 * lr}])
     x, ei = graph.x.to(device), graph.edge_index.to(device)
+    nb = module.make_batch([t_new], [x], [ei])
     targets = {u: torch.as_tensor(model._embeddings[u], device=device) for u in partners}
     gen = torch.Generator(device=device)
     gen.manual_seed(random_state)
@@ -124,12 +124,12 @@ def embed(
         dense[ei[0], ei[1]] = 1.0
     pos = ei[:, ei[0] < ei[1]]
     zero = torch.zeros(pos.shape[1], dtype=torch.long, device=device)
-    shared.eval()
+    module.eval()
     history = []
     for _ in tqdm(range(int(max_epochs)), desc=f"embedding {name}", disable=not show_progress_bar):
         inp.train()
         opt.zero_grad(set_to_none=True)
-        z = shared(inp(x, ei), ei)
+        z = module.encode(nb)
         if dense is not None:
             rec = torch.nn.functional.binary_cross_entropy_with_logits(dec(z), dense)
         else:
@@ -151,7 +151,7 @@ def embed(
         p.requires_grad_(True)
     with torch.no_grad():
         inp.eval()
-        emb = shared(inp(x, ei), ei).float().cpu().numpy()
+        emb = module.encode(nb).float().cpu().numpy()
     model.graphs.append(graph)
     model._embeddings.append(emb)
     model.adatas[name] = adata
