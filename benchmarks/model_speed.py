@@ -115,6 +115,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--n-genes", type=int, default=1000)
     p.add_argument("--method", default="cscore")
+    p.add_argument("--cells", type=int, nargs=2, default=[800, 1500])
+    p.add_argument("--modes", nargs="+", default=["reference", "batched_mlp", "default"])
+    p.add_argument("--name", default="model_speed", help="results file name")
     p.add_argument("--child", action="store_true")
     p.add_argument("--mode")
     p.add_argument("--data")
@@ -131,34 +134,36 @@ def main() -> None:
     t0 = time.perf_counter()
     adatas = mg.datasets.simulate(n_datasets=max(args.datasets), tissues=("heart", "lung", "liver", "kidney"),
                                   technologies=("scrna",), n_genes=int(args.n_genes * 1.3),
-                                  n_cells=(800, 1500), n_modules=20, random_state=0)
+                                  n_cells=tuple(args.cells), n_modules=20, random_state=0)
     mg.pp.coexpression_graphs(adatas, n_top_genes=args.n_genes, method=args.method, show_progress_bar=True)
     for i, (name, a) in enumerate(adatas.items()):
         a.write_h5ad(tmp / f"{i:03d}_{name}.h5ad")
     prep = time.perf_counter() - t0
     rows = []
     for n in args.datasets:
-        for mode in ("reference", "batched_mlp", "default"):
+        for mode in args.modes:
             out = subprocess.run([sys.executable, __file__, "--child", "--mode", mode, "--data", str(tmp),
                                   "--n", str(n), "--epochs", str(args.epochs)],
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(r, flush=True)
             rows.append(r)
-    md = ["# Training speed: reference-style loop vs batched default", "",
-          f"Simulated scRNA datasets, {args.n_genes} graph genes each ({args.method} graphs), 800–1,500 cells; "
+    md = ["# Training speed and memory", "",
+          f"Simulated scRNA datasets, {args.n_genes} graph genes each ({args.method} graphs), "
+          f"{args.cells[0]}–{args.cells[1]} cells; "
           f"median of {args.epochs} epochs after one warm-up epoch; CPU, {info['torch_threads']} threads; "
           f"each configuration in its own process (peak RSS of that process). Machine: {info}.", "",
           "| datasets | edges | mode | s / epoch | speed-up vs reference | peak RSS (MB) |", "|---|---|---|---|---|---|"]
     for n in args.datasets:
-        ref = next(r for r in rows if r["n_datasets"] == n and r["mode"] == "reference")["median_epoch_s"]
+        ref_rows = [r for r in rows if r["n_datasets"] == n and r["mode"] == "reference"]
+        ref = ref_rows[0]["median_epoch_s"] if ref_rows else float("nan")
         for r in rows:
             if r["n_datasets"] == n:
                 md.append(f"| {n} | {r['n_edges']} | {r['mode']} | {r['median_epoch_s']:.3f} | "
                           f"{ref / r['median_epoch_s']:.1f}× | {r['peak_rss_mb']:.0f} |")
-    md += ["", f"Command: `python benchmarks/model_speed.py --datasets {' '.join(map(str, args.datasets))} "
-           f"--epochs {args.epochs}` (graph construction took {prep:.0f} s)."]
-    write("model_speed", {"machine": info, "rows": rows, "args": vars(args)}, "\n".join(md) + "\n")
+    md += ["", f"Command: `python benchmarks/model_speed.py {' '.join(sys.argv[1:])}` "
+           f"(graph construction took {prep:.0f} s)."]
+    write(args.name, {"machine": info, "rows": rows, "args": vars(args)}, "\n".join(md) + "\n")
     print("\n".join(md))
 
 

@@ -44,7 +44,7 @@ class MuseGNN:
     are shared by all datasets (``share="all"``) or by each tissue × technology group (``share="group"``, as
     the reference code). Training minimises graph reconstruction plus, for every dataset and a random
     partner, the Jaccard-weighted cosine similarity of their common genes and an NT-Xent contrastive term
-    on their dataset-specific genes (DESIGN §1.3).
+    on their dataset-specific genes (see :doc:`/method`).
 
     Parameters
     ----------
@@ -73,6 +73,19 @@ class MuseGNN:
         otherwise this is an error.
     random_state
         Seed of the weights and of every random draw in training.
+
+    Attributes
+    ----------
+    history
+        Loss terms per epoch (``loss``, ``reconstruction``, ``similarity``, ``contrastive``), a DataFrame.
+    is_trained
+        Whether :meth:`train` has run.
+    adatas
+        The datasets, ``{name: AnnData}`` (``None`` values for a model loaded without its data).
+    graphs
+        The datasets' gene graphs as the model sees them.
+    init_params, train_params
+        The options of the model and of its last training.
 
     Examples
     --------
@@ -157,6 +170,7 @@ class MuseGNN:
 
     @property
     def dataset_names(self) -> list[str]:
+        """Names of the datasets, in model order."""
         return [g.name for g in self.graphs]
 
     def __repr__(self) -> str:
@@ -325,6 +339,11 @@ class MuseGNN:
     def get_embedding(self, dataset: str | int) -> pd.DataFrame:
         """Embedding of one dataset's graph genes (genes × n_latent DataFrame).
 
+        Parameters
+        ----------
+        dataset
+            Dataset name or position.
+
         Examples
         --------
         >>> model.get_embedding("scrna_heart_0").shape  # doctest: +SKIP
@@ -356,6 +375,11 @@ class MuseGNN:
 
     def joint_embedding(self, *, key_added: str = "X_muse") -> AnnData:
         """All (gene, dataset) rows in one AnnData, like cells: ready for ``sc.pp.neighbors(use_rep=...)``.
+
+        Parameters
+        ----------
+        key_added
+            ``obsm`` key of the embedding.
 
         Returns
         -------
@@ -389,6 +413,13 @@ class MuseGNN:
         other rows (mean cosine, floored at 0.05), so a dataset where the gene behaves differently counts
         less. ``obs`` reports ``n_datasets`` and ``agreement`` (mean pairwise cosine of the gene's rows, NaN
         for genes seen in one dataset).
+
+        Parameters
+        ----------
+        aggregate
+            Only ``"mean"`` (agreement-weighted mean of normalised rows).
+        key_added
+            ``obsm`` key of the vectors.
 
         Examples
         --------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._cscore import cscore_arrays
+from ._cscore import CSCoreResult, cscore, cscore_arrays
 from ._graph import coexpression_graph, coexpression_graphs, get_graph, graph_from_edgelist
 from ._orthologs import map_orthologs
 from ._residuals import pearson_residuals, residual_features, residual_hvg
@@ -13,7 +13,9 @@ __all__ = [
     "coexpression_graphs",
     "graph_from_edgelist",
     "get_graph",
+    "cscore",
     "cscore_arrays",
+    "CSCoreResult",
     "sparkx",
     "sparkx_test",
     "pearson_residuals",

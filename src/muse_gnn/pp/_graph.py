@@ -150,7 +150,7 @@ def _compute_graph(
     if method == "cscore":
         from ._cscore import cscore_arrays
 
-        _, p, _ = cscore_arrays(X[:, chosen], cell_totals, post_process=True, device=device)
+        _, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device)
     else:
         feats = pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals)
         p = _pearson_pvalues(feats)
