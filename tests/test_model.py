@@ -230,3 +230,16 @@ def test_dense_attention_equals_pyg_message_passing(small_collection):
     torch.testing.assert_close(outs["dense"], outs["sparse"], rtol=1e-4, atol=1e-5)
     for gd, gs in zip(outs["dense_grad"], outs["sparse_grad"]):
         torch.testing.assert_close(gd, gs, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_training_lowers_loss_and_aligns_common_genes(small_collection):
+    untrained = mg.MuseGNN(small_collection)
+    untrained.train(max_epochs=0, show_progress_bar=False)
+    model = mg.tl.fit(small_collection, max_epochs=150, show_progress_bar=False)
+    h = model.history
+    assert h["loss"].iloc[-10:].mean() < h["loss"].iloc[:10].mean() - 0.1
+    assert h["similarity"].iloc[-1] < h["similarity"].iloc[0]
+    before = mg.metrics.same_gene_nn_rate(untrained.joint_embedding())
+    after = mg.metrics.same_gene_nn_rate(model.joint_embedding())
+    assert after > before + 0.2

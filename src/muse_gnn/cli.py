@@ -97,10 +97,25 @@ def _fit(args: argparse.Namespace) -> int:
     model = mg.tl.fit(adatas, max_epochs=args.max_epochs, accelerator=args.accelerator, random_state=args.seed,
                       checkpoint_dir=out / "checkpoints")
     model.save(out / "model", overwrite=True)
-    model.joint_embedding().write_h5ad(out / "joint_embedding.h5ad")
+    joint = model.joint_embedding()
+    mg.tl.gene_modules(joint, random_state=args.seed, adatas=adatas)
+    joint.write_h5ad(out / "joint_embedding.h5ad")
     for name, a in adatas.items():
         a.write_h5ad(out / f"{name}.h5ad")
-    print(f"written to {out}/")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = mg.pl.history(model, return_fig=True, show=False)
+    fig.savefig(out / "history.png", dpi=110)
+    plt.close(fig)
+    fig = mg.pl.embedding(joint, color=["dataset", "muse_module"], random_state=args.seed, return_fig=True,
+                          show=False)
+    fig.savefig(out / "umap.png", dpi=110)
+    plt.close(fig)
+    print(f"written to {out}/: joint_embedding.h5ad, one .h5ad per dataset (varm['X_muse']), model/, "
+          "history.png, umap.png")
     return 0
 
 
@@ -121,7 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--accelerator", default="auto", help="auto, cpu or cuda (default: auto)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(func=_demo)
-    fit = sub.add_parser("fit", help="train on your own .h5ad files (raw counts)")
+    fit = sub.add_parser(
+        "fit", help="train on your own .h5ad files (raw counts)",
+        description="Build gene graphs where missing, train MuSe-GNN (checkpoints in OUT/checkpoints, resumed "
+                    "when present) and write embeddings, the model and figures to OUT.",
+    )
     fit.add_argument("h5ad", nargs="+", help="input AnnData files, one per dataset")
     fit.add_argument("--out", required=True, help="output folder")
     fit.add_argument("--n-top-genes", type=int, default=1000, help="graph genes per dataset (default: 1000)")

@@ -202,6 +202,7 @@ class MuseGNN:
         lr_decoder: float | None = None,
         accelerator: str = "auto",
         devices: int | str | Sequence[int] = "auto",
+        lambda_similarity: float = 1.0,
         lambda_contrast: float = 0.01,
         temperature: float = 0.07,
         n_contrast: int = 100,
@@ -229,6 +230,9 @@ class MuseGNN:
             ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``/``"gpu"``.
         devices
             GPU index (or list with one index) when on GPU.
+        lambda_similarity
+            Weight of the cross-dataset similarity term (1; 0 with ``lambda_contrast=0`` trains each dataset on
+            its own reconstruction only, the ablation of the paper).
         lambda_contrast
             Weight λ of the contrastive term (0.01).
         temperature
@@ -278,7 +282,8 @@ class MuseGNN:
         device = resolve_device(accelerator, devices)
         cfg = TrainConfig(
             max_epochs=int(max_epochs), lr=float(lr), lr_decoder=float(lr_decoder if lr_decoder else 10 * lr),
-            lambda_contrast=float(lambda_contrast), temperature=float(temperature), n_contrast=int(n_contrast),
+            lambda_similarity=float(lambda_similarity), lambda_contrast=float(lambda_contrast),
+            temperature=float(temperature), n_contrast=int(n_contrast),
             early_stopping=bool(early_stopping), early_stopping_patience=int(early_stopping_patience),
             early_stopping_min_delta=float(early_stopping_min_delta), max_pass_size=int(max_pass_size),
             checkpoint_every=int(checkpoint_every), random_state=int(self.init_params["random_state"]),

@@ -34,6 +34,7 @@ class TrainConfig:
     max_epochs: int = 300
     lr: float = 1e-3
     lr_decoder: float = 1e-2
+    lambda_similarity: float = 1.0
     lambda_contrast: float = 0.01
     temperature: float = 0.07
     n_contrast: int = 100
@@ -195,13 +196,13 @@ class Trainer:
             rec = self.reconstruction(z, nb)
             sim, cl = self.cross_terms(z, nb, self._partners(nb.ids))
             terms = torch.stack([rec.sum(), sim.sum(), cl.sum()]) / n_total
-            loss = terms[0] + terms[1] + self.cfg.lambda_contrast * terms[2]
+            loss = terms[0] + self.cfg.lambda_similarity * terms[1] + self.cfg.lambda_contrast * terms[2]
             loss.backward()
             sums += terms.detach()
         self.optimizer.step()
         rec_v, sim_v, cl_v = sums.tolist()  # one host sync per epoch
         out = {
-            "loss": rec_v + sim_v + self.cfg.lambda_contrast * cl_v,
+            "loss": rec_v + self.cfg.lambda_similarity * sim_v + self.cfg.lambda_contrast * cl_v,
             "reconstruction": rec_v,
             "similarity": sim_v,
             "contrastive": cl_v,
