@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
-from muse_gnn.pp._sparkx import _acat, _kernel_bases, sparkx_test
+from muse_gnn.pp._sparkx import _acat, sparkx_test
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

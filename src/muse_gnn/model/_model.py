@@ -209,7 +209,8 @@ class MuseGNN:
         early_stopping: bool = False,
         early_stopping_patience: int = 45,
         early_stopping_min_delta: float = 0.0,
-        max_pass_size: int = 2_000_000,
+        max_pass_size: int = 50_000_000,
+        max_edges: int = 50_000,
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 50,
         deterministic: bool = True,
@@ -247,6 +248,9 @@ class MuseGNN:
         max_pass_size
             Budget of one batched pass, in gene pairs (dense attention) or edges (sparse attention); larger
             collections are split into several passes per epoch, their gradients accumulated.
+        max_edges
+            With ``decoder="edges"``, a graph with more edges scores a random subset of about this many (and
+            as many non-edges) each epoch, so memory stays bounded for large, dense graphs.
         checkpoint_dir
             Write a checkpoint there every ``checkpoint_every`` epochs and at the end; if the folder already
             holds one from the same call, training resumes from it (same result as an uninterrupted run).
@@ -286,6 +290,7 @@ class MuseGNN:
             temperature=float(temperature), n_contrast=int(n_contrast),
             early_stopping=bool(early_stopping), early_stopping_patience=int(early_stopping_patience),
             early_stopping_min_delta=float(early_stopping_min_delta), max_pass_size=int(max_pass_size),
+            max_edges=int(max_edges),
             checkpoint_every=int(checkpoint_every), random_state=int(self.init_params["random_state"]),
         )
         self.module.to(device)

@@ -42,6 +42,7 @@ class TrainConfig:
     early_stopping_patience: int = 45
     early_stopping_min_delta: float = 0.0
     max_pass_size: int = 50_000_000
+    max_edges: int = 50_000
     checkpoint_every: int = 50
     random_state: int = 0
 
@@ -156,6 +157,12 @@ class Trainer:
         keep = ei[0] < ei[1]
         pos = ei[:, keep]
         g_pos = nb.batch[pos[0]]
+        # graphs with more than `max_edges` edges score a random subset of them each epoch (bounded memory)
+        n_edges = torch.bincount(g_pos, minlength=k).to(torch.float32)
+        rate = (self.cfg.max_edges / n_edges.clamp_min(1)).clamp_max(1.0)
+        if bool((rate < 1).any()):
+            sub = torch.rand(pos.shape[1], generator=self.gen, device=self.device) < rate[g_pos]
+            pos, g_pos = pos[:, sub], g_pos[sub]
         r = torch.rand(pos.shape[1], generator=self.gen, device=self.device)
         tail = starts[g_pos] + (r * sizes[g_pos]).long().clamp_max(sizes[g_pos] - 1)
         neg = torch.stack([pos[0], tail])
