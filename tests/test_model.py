@@ -243,3 +243,20 @@ def test_training_lowers_loss_and_aligns_common_genes(small_collection):
     before = mg.metrics.same_gene_nn_rate(untrained.joint_embedding())
     after = mg.metrics.same_gene_nn_rate(model.joint_embedding())
     assert after > before + 0.2
+
+
+def test_edge_subsampling_and_passes(small_collection):
+    # tiny budgets: every graph is subsampled and each dataset gets its own pass (gradients accumulated)
+    model = mg.MuseGNN(small_collection)
+    model.train(max_epochs=2, max_edges=50, max_pass_size=100, show_progress_bar=False)
+    assert np.isfinite(model.history.to_numpy()).all()
+    from muse_gnn.model._trainer import TrainConfig, Trainer
+
+    tr = Trainer(model.module, model.graphs, model.gene_index, TrainConfig(max_pass_size=100), torch.device("cpu"))
+    assert len(tr._plan()) == 3
+    tr_all = Trainer(model.module, model.graphs, model.gene_index, TrainConfig(), torch.device("cpu"))
+    assert len(tr_all._plan()) == 1
+    # embeddings do not depend on how the datasets are split into passes
+    a, b = tr.embed(), tr_all.embed()
+    for t in range(3):
+        np.testing.assert_allclose(a[t], b[t], rtol=1e-5, atol=1e-5)

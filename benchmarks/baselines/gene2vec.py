@@ -53,7 +53,7 @@ def gene2vec_embed(
     n_latent: int = 32,
     epochs: int = 50,
     n_negative: int = 5,
-    batch_size: int = 1024,
+    batch_size: int = 4096,
     lr: float = 0.01,
     seed: int = 0,
 ) -> tuple[np.ndarray, list[float]]:
@@ -94,7 +94,7 @@ def gene2vec_joint(
     n_latent: int = 32,
     epochs: int = 50,
     n_negative: int = 5,
-    batch_size: int = 1024,
+    batch_size: int = 4096,
     lr: float = 0.01,
     seed: int = 0,
     graph_key: str = "muse",
