@@ -87,6 +87,9 @@ GO_TERMS = DATA / "annotations/go_bp_terms.tsv"  # GO id -> term name
 code(r'''
 import warnings
 
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -94,7 +97,6 @@ import scanpy as sc
 
 import muse_gnn as mg
 
-warnings.filterwarnings("ignore", category=FutureWarning)
 sc.settings.verbosity = 0
 mg.__version__
 ''')
@@ -249,7 +251,7 @@ joint
 ''')
 
 code(r'''
-mg.pl.embedding(joint, color=["dataset", "technology", "tissue"], size=12, wspace=0.35)
+mg.pl.embedding(joint, color=["dataset", "technology"], size=12, wspace=0.3)
 ''')
 
 code(r'''
@@ -263,6 +265,15 @@ protocol), others gather genes of several.
 
 code(r'''
 pd.crosstab(joint.obs["muse_module"], joint.obs["dataset"])
+''')
+
+md(r"""
+The same summarised with `mg.pl.module_sharing`: for each combination of datasets, the number of modules with at
+least 10 rows in each of those datasets and fewer in the others.
+""")
+
+code(r'''
+mg.pl.module_sharing(joint, between="dataset", min_rows=10)
 ''')
 
 md(r"""
@@ -288,6 +299,15 @@ enr.loc[enr["fdr"] < 0.05].groupby("module", observed=True).head(2)[
 ].reset_index(drop=True)
 ''')
 
+md(r"""
+The bubble plot shows the two most significant terms of each module (FDR < 0.05) against every module: bubble
+size is the overlap, colour −log10 FDR. Read together with the module × dataset table above, several modules have
+a clear identity: module 0 (ribosomal protein genes, rows of the immune, ST and glioma data) is enriched for
+cytoplasmic translation, module 1 (mostly the 10x immune data) for the response to virus (interferon-stimulated
+genes), modules 5 and 7 (mostly PBMC) for B- and T-cell activation, module 13 (mostly the oligodendroglioma) for
+carboxylic acid biosynthesis, and module 9, shared by four datasets, for mitochondrial translation.
+""")
+
 code(r'''
 mg.pl.enrichment(enr, n_top=2, max_fdr=0.05)
 ''')
@@ -310,22 +330,38 @@ within.groupby(["query", "query_dataset"], sort=False).agg(
 ''')
 
 md(r"""
-And whether the gene's nearest row in each *other* dataset is the gene itself (`rank` 1) or which gene is closer:
+Where myeloid cells are present, *FCER1G* sits with myeloid genes (*TYROBP*, *AIF1*, *LST1*, *FCN1* in PBMC;
+*LAPTM5*, *SRGN* in the microglia/macrophages of the glioma); *HMGB2* sits with proliferation genes (*NUSAP1*,
+*ZWINT*, histones in myoblasts; *STMN1*, *PCNA* in PBMC).
+
+The nearest row in each *other* dataset (columns): when it is the query gene itself, the gene has kept its
+embedding across the two datasets.
 """)
 
 code(r'''
 across = hits[~hits["same_dataset"] & (hits["rank"] == 1)]
-across[["query", "query_dataset", "dataset", "gene", "cosine"]].reset_index(drop=True)
+across.pivot(index=["query", "query_dataset"], columns="dataset", values="gene").fillna("")
 ''')
 
 md(r"""
-The cosine similarity between the rows of a few genes present in several datasets: the diagonal blocks show how
-much each gene keeps its embedding across datasets, the off-diagonal blocks how related two genes are.
+*FCER1G* of the immune data, the glioma and PBMC find each other, and so do *HMGB2* of myoblasts and PBMC. The
+rows of the ST dataset never find their counterpart: a 100 µm spot of a tumour section averages many cells of
+several types, so these genes have other co-expression partners there, and the similarity loss, weighted by how
+much the neighbourhoods agree, does not pull them together.
+
+`mg.pl.similarity` shows the cosine similarity between all rows of a few genes (each present in three or four
+datasets): the diagonal blocks show how much each gene keeps its embedding across datasets, the off-diagonal
+blocks how related two genes are in each context.
 """)
 
 code(r'''
 mg.pl.similarity(joint, ["FCER1G", "HMGB2", "FOS", "CST3"])
 ''')
+
+md(r"""
+The same genes on the UMAP: each gene's rows are circled and joined to its label, so a gene whose datasets agree
+draws a tight star and a context-dependent one a wide star.
+""")
 
 code(r'''
 mg.pl.embedding(joint, color="dataset", genes=["FCER1G", "HMGB2", "FOS"], size=12)

