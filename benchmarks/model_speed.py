@@ -159,8 +159,9 @@ def main() -> None:
         ref = ref_rows[0]["median_epoch_s"] if ref_rows else float("nan")
         for r in rows:
             if r["n_datasets"] == n:
+                speedup = "—" if ref != ref else f"{ref / r['median_epoch_s']:.1f}×"  # no reference run: NaN
                 md.append(f"| {n} | {r['n_edges']} | {r['mode']} | {r['median_epoch_s']:.3f} | "
-                          f"{ref / r['median_epoch_s']:.1f}× | {r['peak_rss_mb']:.0f} |")
+                          f"{speedup} | {r['peak_rss_mb']:.0f} |")
     md += ["", f"Command: `python benchmarks/model_speed.py {' '.join(sys.argv[1:])}` "
            f"(graph construction took {prep:.0f} s)."]
     write(args.name, {"machine": info, "rows": rows, "args": vars(args)}, "\n".join(md) + "\n")
