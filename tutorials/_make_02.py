@@ -158,8 +158,8 @@ variable genes, `flavor="auto"` picks it) instead of residual variance.
 
 MuSe-GNN compares a gene across two datasets only when it is in both graphs. Highly variable genes of a brain
 tumour and of blood cells overlap little, so we first keep, in the four full-transcriptome datasets, the genes
-measured in all four (the PBMC set keeps its 765 genes, nearly all of them shared). Each graph still picks its own
-most variable genes among them.
+measured in all four (the PBMC set keeps its 765 genes, two thirds of which are among them). Each graph still picks
+its own most variable genes.
 """)
 
 code(r'''
@@ -174,8 +174,8 @@ print({name: a.n_vars for name, a in adatas.items()})
 md(r"""
 ## 2. One gene graph per dataset
 
-800 graph genes per dataset (600 of the 765 PBMC genes). The non-count datasets emit the warning shown above;
-it is silenced here to keep the output short.
+800 graph genes per dataset (600 of the 765 PBMC genes). With `allow_noncounts=True` every non-count dataset
+emits a `UserWarning` that the count model is only approximate; it is silenced here to keep the output short.
 """)
 
 code(r'''
@@ -239,8 +239,8 @@ md(r"""
 ## 4. The joint embedding and gene modules
 
 `model.joint_embedding()` has one row per (gene, dataset). `mg.tl.gene_modules` clusters the rows with Leiden and
-also writes each dataset's module labels to `adata.var["muse_module"]`. The UMAP is computed once on the
-module's neighbour graph so that every plot uses the same layout.
+also writes each dataset's module labels to `adata.var["muse_module"]`. The UMAP is computed once, on the
+neighbour graph that `gene_modules` built, so that every plot uses the same layout.
 """)
 
 code(r'''
@@ -253,6 +253,12 @@ joint
 code(r'''
 mg.pl.embedding(joint, color=["dataset", "technology"], size=12, wspace=0.3)
 ''')
+
+md(r"""
+The datasets overlap over much of the map (shared programs such as translation or mitochondrial genes), while the
+PBMC, glioma and myoblast data each also occupy regions of their own: programs specific to that tissue or cell
+state. The Leiden modules:
+""")
 
 code(r'''
 mg.pl.embedding(joint, color="muse_module", size=12, legend_loc="on data", title="gene modules")
@@ -344,7 +350,8 @@ across.pivot(index=["query", "query_dataset"], columns="dataset", values="gene")
 ''')
 
 md(r"""
-*FCER1G* of the immune data, the glioma and PBMC find each other, and so do *HMGB2* of myoblasts and PBMC. The
+*FCER1G* of the glioma and of PBMC each have *FCER1G* of the immune data as their nearest row there, and *HMGB2*
+of myoblasts and PBMC find each other. The
 rows of the ST dataset never find their counterpart: a 100 µm spot of a tumour section averages many cells of
 several types, so these genes have other co-expression partners there, and the similarity loss, weighted by how
 much the neighbourhoods agree, does not pull them together.
@@ -375,7 +382,7 @@ md(r"""
 - Non-count inputs (`allow_noncounts=True`) are an approximation; when a dataset's raw counts are available (e.g.
   `adata.layers["counts"]`), pass them with `layer="counts"` and CS-CORE.
 - For real analyses use more cells, 1,000 graph genes per dataset (the paper's setting) and the default 300 epochs
-  or more; a GPU makes training several times faster (`accelerator="auto"` picks it up).
+  or more; training is faster on a GPU (`accelerator="auto"` uses one when present).
 """)
 
 nb = new_notebook(cells=cells)
