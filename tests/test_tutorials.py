@@ -7,7 +7,8 @@ import pytest
 TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
 
 
-def test_quickstart_notebook_executes(tmp_path):
+def test_quickstart_notebook_executes(tmp_path, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must render figures inline
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(TUTORIALS / "01_quickstart.ipynb", as_version=4)
