@@ -35,7 +35,7 @@ def embed(
 
     Like scArches query mapping: a new input layer (and decoder) is trained for ``adata`` against the
     *frozen* shared layers, with its reconstruction loss and the Jaccard-weighted similarity of its common
-    genes to a random trained dataset per epoch (their stored embeddings are targets). The dataset is then
+    genes to every trained dataset (their stored embeddings are fixed targets, so all are used each epoch). The dataset is then
     part of the model (``model.joint_embedding()`` includes it, ``model.save`` stores it).
 
     Parameters
@@ -115,7 +115,15 @@ def embed(
                             {"params": dec.parameters(), "lr": lr_decoder or 10 * lr}])
     x, ei = graph.x.to(device), graph.edge_index.to(device)
     nb = module.make_batch([t_new], [x], [ei])
-    targets = {u: torch.as_tensor(model._embeddings[u], device=device) for u in partners}
+    sim_a = torch.as_tensor(np.concatenate([common[u][0] for u in partners] or [np.zeros(0, int)]),
+                            dtype=torch.long, device=device)
+    target_rows = torch.as_tensor(
+        np.concatenate([model._embeddings[u][common[u][1]] for u in partners] or [np.zeros((0, 1))]),
+        dtype=torch.float32, device=device)
+    sim_w = torch.as_tensor(np.concatenate([common[u][2] for u in partners] or [np.zeros(0)]),
+                            dtype=torch.float32, device=device)
+    sim_pair = torch.as_tensor(np.concatenate([np.full(common[u][0].size, i) for i, u in enumerate(partners)]
+                                              or [np.zeros(0, int)]), dtype=torch.long, device=device)
     gen = torch.Generator(device=device)
     gen.manual_seed(random_state)
     dense = None
@@ -138,11 +146,8 @@ def embed(
             rec = edge_bce(dec(z, pos), dec(z, torch.stack([pos[0], tail])), zero, zero, 1)[0]
         loss = rec
         if partners:
-            u = partners[int(rng.integers(len(partners)))]
-            la, lb, w = common[u]
-            la_t = torch.as_tensor(la, device=device)
-            sim = weighted_similarity(z[la_t], targets[u][torch.as_tensor(lb, device=device)],
-                                      torch.as_tensor(w, device=device), torch.zeros_like(la_t), 1)[0]
+            # the trained datasets' embeddings are fixed targets, so every epoch uses all of them at once
+            sim = weighted_similarity(z[sim_a], target_rows, sim_w, sim_pair, len(partners)).mean()
             loss = loss + sim
         loss.backward()
         opt.step()
