@@ -30,12 +30,13 @@ class GCNEncoder(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, *, variational: bool = False) -> None:
         super().__init__()
         self.variational = variational
-        self.conv1 = GCNConv(in_channels, 2 * out_channels)
+        # cached=True: one fixed graph per model (transductive), so the GCN normalisation is computed once
+        self.conv1 = GCNConv(in_channels, 2 * out_channels, cached=True)
         if variational:
-            self.conv_mu = GCNConv(2 * out_channels, out_channels)
-            self.conv_logstd = GCNConv(2 * out_channels, out_channels)
+            self.conv_mu = GCNConv(2 * out_channels, out_channels, cached=True)
+            self.conv_logstd = GCNConv(2 * out_channels, out_channels, cached=True)
         else:
-            self.conv2 = GCNConv(2 * out_channels, out_channels)
+            self.conv2 = GCNConv(2 * out_channels, out_channels, cached=True)
 
     def reset_parameters(self) -> None:
         for m in self.children():

@@ -18,12 +18,13 @@ def muse_joint(
     max_epochs: int = 300,
     seed: int = 0,
     key: str = "X_muse",
+    return_model: bool = False,
     **fit_kwargs: Any,
-) -> ad.AnnData:
+) -> ad.AnnData | tuple[ad.AnnData, mg.MuseGNN]:
     """Train MuSe-GNN with ``mg.tl.fit`` (defaults unless overridden) and return its joint embedding.
 
     The datasets are not modified (``inplace=False``); the final training loss terms are stored in
-    ``joint.uns["baseline"]``.
+    ``joint.uns["baseline"]``. With ``return_model`` the trained :class:`muse_gnn.MuseGNN` is returned too.
     """
     model = mg.tl.fit(adatas, max_epochs=max_epochs, random_state=seed, show_progress_bar=False, inplace=False,
                       **fit_kwargs)
@@ -32,7 +33,7 @@ def muse_joint(
     joint.uns["baseline"] = {"method": "MuSe-GNN", "max_epochs": max_epochs,
                              **{k: repr(v) for k, v in fit_kwargs.items()},
                              **{f"final_{k}": float(v) for k, v in dict(last).items()}}
-    return joint
+    return (joint, model) if return_model else joint
 
 
 def muse_ablation_joint(
