@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, io, metrics, pl, pp, tl
+# _progress first: it loads tqdm.auto without the ipywidgets warning before dependencies import it
+from . import _progress, datasets, io, metrics, pl, pp, tl  # noqa: F401
 from .model import MuseGNN
 
 try:

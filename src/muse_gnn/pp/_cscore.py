@@ -44,8 +44,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 from scipy.special import erfc
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger
 
 __all__ = ["CSCoreResult", "cscore", "cscore_arrays"]
@@ -594,7 +594,7 @@ def _pair_products(
     divided = denominators == "divided"
     acc = (_DividedGram(s, kappa), _DividedGram(s, lam)) if divided else None
     bufs = None
-    for i0, i1, X in tqdm(blocks, desc="CS-CORE", leave=False, disable=len(blocks) < 4):
+    for i0, i1, X in progress_bar(blocks, desc="CS-CORE", leave=False, disable=len(blocks) < 4):
         sc = be.asarray(s[i0:i1], cdt)
         if bufs is None:
             bufs = tuple(be.empty(tuple(X.shape), cdt) for _ in range(3))

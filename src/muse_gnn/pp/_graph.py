@@ -329,7 +329,7 @@ def coexpression_graphs(
     >>> all("muse_connectivities" in ad.varp for ad in adatas.values())
     True
     """
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     named = as_dataset_dict(adatas, "coexpression_graphs")
     unknown = set(kwargs) - {
@@ -346,7 +346,7 @@ def coexpression_graphs(
     items = list(named.items())
     if n_jobs == 1:
         results = []
-        for name, ad in tqdm(items, desc="gene graphs", disable=not show_progress_bar):
+        for name, ad in progress_bar(items, desc="gene graphs", disable=not show_progress_bar):
             try:
                 results.append(_compute_graph(ad, **opts))
             except Exception as err:
@@ -356,7 +356,7 @@ def coexpression_graphs(
 
         results = Parallel(n_jobs=n_jobs)(
             delayed(_compute_graph)(ad, **opts)
-            for _, ad in tqdm(items, desc="gene graphs", disable=not show_progress_bar)
+            for _, ad in progress_bar(items, desc="gene graphs", disable=not show_progress_bar)
         )
     for (_, ad), res in zip(items, results, strict=True):
         _write_graph(ad, res, key_added)

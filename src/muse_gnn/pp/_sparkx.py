@@ -33,8 +33,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 from scipy import stats
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger
 
 __all__ = ["sparkx", "sparkx_test"]
@@ -165,14 +165,14 @@ def _gene_moments(X: Any, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     proj = np.zeros((G, basis.shape[1]))
     if sp.issparse(X) and X.format == "csc":
         blocks = _col_blocks(X)
-        for c0, c1 in tqdm(blocks, desc="SPARK-X", leave=False, disable=len(blocks) < 50):
+        for c0, c1 in progress_bar(blocks, desc="SPARK-X", leave=False, disable=len(blocks) < 50):
             B = X[:, c0:c1].astype(np.float64)
             s1[c0:c1] = np.asarray(B.sum(axis=0)).ravel()
             s2[c0:c1] = np.asarray(B.multiply(B).sum(axis=0)).ravel()
             proj[c0:c1] = np.asarray(B.T @ basis)
         return s1, s2, proj
     blocks = _row_blocks(X, G)
-    for r0, r1 in tqdm(blocks, desc="SPARK-X", leave=False, disable=len(blocks) < 50):
+    for r0, r1 in progress_bar(blocks, desc="SPARK-X", leave=False, disable=len(blocks) < 50):
         Ub = basis[r0:r1]
         if sp.issparse(X):
             B = X[r0:r1].astype(np.float64)

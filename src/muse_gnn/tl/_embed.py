@@ -69,7 +69,7 @@ def embed(
     >>> mg.tl.embed(model, query, max_epochs=2, show_progress_bar=False).shape
     (80, 32)
     """
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     if not isinstance(model, MuseGNN):
         raise TypeError(f"embed: `model` must be a MuseGNN, got {type(model).__name__}.")
@@ -134,7 +134,7 @@ def embed(
     zero = torch.zeros(pos.shape[1], dtype=torch.long, device=device)
     module.eval()
     history = []
-    for _ in tqdm(range(int(max_epochs)), desc=f"embedding {name}", disable=not show_progress_bar):
+    for _ in progress_bar(range(int(max_epochs)), desc=f"embedding {name}", disable=not show_progress_bar):
         inp.train()
         opt.zero_grad(set_to_none=True)
         z = module.encode(nb)
