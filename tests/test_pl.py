@@ -328,6 +328,16 @@ def test_module_sharing_plot(tmp_path):
     assert mg.pl.module_sharing(joint, ax=ax2) is ax2 and len(fig2.axes) == 2
 
 
+def test_module_sharing_integer_count_ticks():
+    ax = mg.pl.module_sharing(_sharing_joint(), min_rows=2, exclude=["unassigned"], show=False)
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label.isdigit() for label in labels), labels
+
+
 def test_module_sharing_errors():
     joint = _sharing_joint()
     no_modules = ad.AnnData(obs=joint.obs.drop(columns="muse_module"))

@@ -10,6 +10,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .._utils import logger
 from ._common import check_joint, finish, new_axes
@@ -142,6 +143,7 @@ def module_sharing(
     bars = ax_.bar(xs, table.to_numpy(), width=0.6, color="0.25")
     ax_.bar_label(bars, fontsize=8, padding=2)
     ax_.set_ylabel("modules")
+    ax_.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no fractional ticks
     ax_.margins(y=0.15)
     ax_.tick_params(axis="x", bottom=False, labelbottom=False)
     for side in ("top", "right"):
