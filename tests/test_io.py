@@ -76,6 +76,27 @@ def test_read_gmt_errors(tmp_path):
         read_gmt(noname)
 
 
+def test_read_gmt_key_description(tmp_path):
+    path = tmp_path / "go.gmt"
+    path.write_text("GO:1\tDNA repair\tA\tB\nGO:2\tcell cycle\tC\n", encoding="utf-8")
+    assert read_gmt(path, key="description") == {"DNA repair": ["A", "B"], "cell cycle": ["C"]}
+    assert read_gmt(path, key="name") == read_gmt(path) == {"GO:1": ["A", "B"], "GO:2": ["C"]}
+    df = read_gmt(path, as_frame=True, key="description")
+    assert df["source"].tolist() == ["DNA repair", "DNA repair", "cell cycle"]
+
+
+def test_read_gmt_key_description_errors(tmp_path, gmt_file):
+    with pytest.raises(ValueError, match="`key` must be 'name' or 'description', got 'desc'"):
+        read_gmt(gmt_file, key="desc")
+    with pytest.raises(ValueError, match=r"set 'SET_C' has an empty description"):
+        read_gmt(gmt_file, key="description")  # SET_C's description field is empty
+    dup = tmp_path / "dup_desc.gmt"
+    dup.write_text("S1\tsame\tA\nS2\tother\tB\nS3\tsame\tC\n")
+    with pytest.raises(ValueError, match=r"line 3: description 'same' of set 'S3' .* set 'S1' \(line 1\)"):
+        read_gmt(dup, key="description")
+    assert read_gmt(dup) == {"S1": ["A"], "S2": ["B"], "S3": ["C"]}  # names are unique
+
+
 @pytest.mark.data
 @pytest.mark.skipif(not GO_BP.is_file(), reason="shared GO BP annotation file not present")
 def test_read_gmt_go_bp():
@@ -85,6 +106,8 @@ def test_read_gmt_go_bp():
     assert all(name.startswith("GO:") for name in sets)
     assert "PARP1" in sets["GO:0000012"]
     assert all(len(v) == len(set(v)) for v in sets.values())
+    by_term = read_gmt(GO_BP, key="description")
+    assert by_term["single strand break repair"] == sets["GO:0000012"]
     df = read_gmt(GO_BP, as_frame=True)
     assert list(df.columns) == ["source", "target"]
     assert len(df) == sum(len(v) for v in sets.values())

@@ -14,15 +14,27 @@ from muse_gnn._utils import logger
 __all__ = ["read_gmt"]
 
 
-@overload
-def read_gmt(path: str | os.PathLike[str], *, as_frame: Literal[False] = ...) -> dict[str, list[str]]: ...
+_KEYS = ("name", "description")
 
 
 @overload
-def read_gmt(path: str | os.PathLike[str], *, as_frame: Literal[True]) -> pd.DataFrame: ...
+def read_gmt(
+    path: str | os.PathLike[str], *, as_frame: Literal[False] = ..., key: Literal["name", "description"] = ...
+) -> dict[str, list[str]]: ...
 
 
-def read_gmt(path: str | os.PathLike[str], *, as_frame: bool = False) -> dict[str, list[str]] | pd.DataFrame:
+@overload
+def read_gmt(
+    path: str | os.PathLike[str], *, as_frame: Literal[True], key: Literal["name", "description"] = ...
+) -> pd.DataFrame: ...
+
+
+def read_gmt(
+    path: str | os.PathLike[str],
+    *,
+    as_frame: bool = False,
+    key: Literal["name", "description"] = "name",
+) -> dict[str, list[str]] | pd.DataFrame:
     """Read a GMT gene-set file.
 
     Each non-empty line is ``name <TAB> description <TAB> gene <TAB> gene ...``. Empty gene fields
@@ -34,19 +46,25 @@ def read_gmt(path: str | os.PathLike[str], *, as_frame: bool = False) -> dict[st
     path
         Path of the ``.gmt`` (or ``.gmt.gz``) file.
     as_frame
-        Return a long :class:`pandas.DataFrame` with columns ``source`` (set name) and ``target`` (gene),
+        Return a long :class:`pandas.DataFrame` with columns ``source`` (set key) and ``target`` (gene),
         one row per (set, gene), as decoupler uses, instead of a dict. Sets without genes then have no row.
+    key
+        Which column identifies a set: ``"name"`` (first column, e.g. ``GO:0000012``) or ``"description"``
+        (second column, e.g. ``single strand break repair`` in GO exports; readable labels for plots).
+        Keys must be unique and non-empty: a repeated or empty key is an error, not merged, since two lines
+        with the same description may still be different sets (use ``key="name"`` then).
 
     Returns
     -------
-    ``{set name: [genes]}`` in file order, or the long DataFrame.
+    ``{set key: [genes]}`` in file order, or the long DataFrame.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
     ValueError
-        A line has fewer than two fields, an empty set name, or a set name repeats.
+        ``key`` is not ``"name"`` or ``"description"``; a line has fewer than two fields; a set key (name,
+        or description with ``key="description"``) is empty or repeats.
 
     Examples
     --------
@@ -59,12 +77,18 @@ def read_gmt(path: str | os.PathLike[str], *, as_frame: bool = False) -> dict[st
     {'SET_A': ['TP53', 'MDM2'], 'SET_B': ['MYC']}
     >>> mg.io.read_gmt(path, as_frame=True).shape
     (3, 2)
+    >>> mg.io.read_gmt(path, key="description")
+    {'first set': ['TP53', 'MDM2'], 'na': ['MYC']}
     """
+    if key not in _KEYS:
+        raise ValueError(f"read_gmt: `key` must be 'name' or 'description', got {key!r}.")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"read_gmt: no such file: {str(path)!r}.")
     opener = gzip.open if path.suffix == ".gz" else open
     sets: dict[str, list[str]] = {}
+    name_line: dict[str, int] = {}  # set name -> line number
+    key_owner: dict[str, str] = {}  # description -> set name (key="description")
     with opener(path, "rt", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             line = line.rstrip("\r\n")
@@ -79,10 +103,30 @@ def read_gmt(path: str | os.PathLike[str], *, as_frame: bool = False) -> dict[st
             name = fields[0].strip()
             if not name:
                 raise ValueError(f"read_gmt: {path.name} line {lineno} has an empty set name.")
-            if name in sets:
-                raise ValueError(f"read_gmt: {path.name} line {lineno}: set name {name!r} appears twice.")
+            if name in name_line:
+                raise ValueError(
+                    f"read_gmt: {path.name} line {lineno}: set name {name!r} appears twice "
+                    f"(first on line {name_line[name]})."
+                )
+            name_line[name] = lineno
+            if key == "name":
+                set_key = name
+            else:
+                set_key = fields[1].strip()
+                if not set_key:
+                    raise ValueError(
+                        f"read_gmt: {path.name} line {lineno}: set {name!r} has an empty description; "
+                        "use key='name'."
+                    )
+                if set_key in key_owner:
+                    raise ValueError(
+                        f"read_gmt: {path.name} line {lineno}: description {set_key!r} of set {name!r} is "
+                        f"also the description of set {key_owner[set_key]!r} (line {name_line[key_owner[set_key]]}); "
+                        "descriptions must be unique with key='description', use key='name'."
+                    )
+                key_owner[set_key] = name
             genes = [g.strip() for g in fields[2:]]
-            sets[name] = list(dict.fromkeys(g for g in genes if g))
+            sets[set_key] = list(dict.fromkeys(g for g in genes if g))
     logger.info("read_gmt: %d gene sets from %s", len(sets), path.name)
     if not as_frame:
         return sets
