@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
@@ -26,8 +27,8 @@ logger = logging.getLogger("muse_gnn")
 def check_adata(adata: Any, func: str, *, min_cells: int = 1, allow_backed: bool = False) -> None:
     """Raise a clear error when ``adata`` cannot be processed by ``func``.
 
-    Rejects non-AnnData objects, backed AnnData (unless ``allow_backed``), views, duplicate
-    gene names and too few cells. Nothing is modified.
+    Rejects non-AnnData objects, backed AnnData (unless ``allow_backed``), views, non-string or
+    duplicate gene names and too few cells. Nothing is modified.
     """
     if not isinstance(adata, AnnData):
         raise TypeError(f"{func}: expected an AnnData, got {type(adata).__name__}.")
@@ -40,6 +41,15 @@ def check_adata(adata: Any, func: str, *, min_cells: int = 1, allow_backed: bool
         raise ValueError(
             f"{func}: `adata` is a view of another AnnData; call `adata = adata.copy()` first so the "
             "results are written to an object you own."
+        )
+    kind = pd.api.types.infer_dtype(adata.var_names, skipna=False)
+    if kind not in {"string", "empty"}:
+        # genes are matched by name across datasets and written back with `var_names.get_indexer`
+        # on string names; integer (or mixed) names would silently match nothing downstream.
+        bad = [v for v in adata.var_names[:1000] if not isinstance(v, str)][:5]
+        raise TypeError(
+            f"{func}: gene names (`adata.var_names`) must be strings, got {kind} values such as {bad}; "
+            "call `adata.var_names = adata.var_names.astype(str)` (or set gene symbols) first."
         )
     if not adata.var_names.is_unique:
         dup = adata.var_names[adata.var_names.duplicated()].unique()[:5].tolist()

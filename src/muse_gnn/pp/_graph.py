@@ -150,7 +150,13 @@ def _compute_graph(
     if method == "cscore":
         from ._cscore import cscore_arrays
 
-        _, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device)
+        try:
+            _, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device)
+        except ValueError as err:  # e.g. no gene with a positive variance estimate in a tiny dataset
+            raise ValueError(
+                f"{func}: CS-CORE cannot be estimated on the {chosen.size} selected genes ({err}) "
+                "Pass more cells or a larger `n_top_genes`, or use method='pearson'."
+            ) from err
     else:
         feats = pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals)
         p = _pearson_pvalues(feats)
