@@ -22,7 +22,6 @@ import scanpy as sc
 import muse_gnn as mg
 
 warnings.filterwarnings("ignore", category=FutureWarning)
-warnings.filterwarnings("ignore", message="IProgress not found")
 sc.settings.verbosity = 0
 mg.__version__"""),
 md("""## 1. Data
