@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import types
 import warnings
 
@@ -115,6 +116,22 @@ def test_embedding_integer_modules_are_categories_and_several_colours():
     assert legend is not None
     assert [t.get_text() for t in legend.get_texts()] == ["0", "1", "2", "3"]
     assert pd.api.types.is_integer_dtype(joint.obs["muse_module"])  # user's column untouched
+
+
+@pytest.mark.parametrize("names", [["a", "b", "c"], ["scrna_heart_0", "spatial_heart_1", "a_much_longer_dataset_name_2"]])
+def test_embedding_legends_do_not_run_into_the_next_panel(names):
+    joint = _joint()
+    joint.obs["dataset"] = joint.obs["dataset"].cat.rename_categories(names)
+    joint.obs["label"] = joint.obs["dataset"].astype(str).str.upper()  # plain strings, not categorical
+    axes = mg.pl.embedding(joint, color=["dataset", "label", "tissue"], show=False)
+    fig = axes[0].figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for left, right in itertools.pairwise(axes):
+        legend = left.get_legend().get_window_extent(renderer)
+        nxt = right.get_tightbbox(renderer)  # the next panel with its tick and axis labels
+        assert legend.x1 < nxt.x0, (legend, nxt)
+    mg.pl.embedding(joint, color=["dataset", "tissue"], wspace=0.05, show=False)  # user's wspace is kept
 
 
 def test_embedding_errors_and_missing_genes():

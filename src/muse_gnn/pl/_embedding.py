@@ -43,6 +43,40 @@ def _plot_copy(joint: AnnData, color: list[str], basis_key: str | None, use_rep:
     return tmp
 
 
+def _legend_wspace(tmp: AnnData, colors: list[str], kwargs: dict[str, Any]) -> float | None:
+    """Space between panels (scanpy's ``wspace``, in axes widths) that fits the widest right-margin legend.
+
+    scanpy's default spacing ignores the legends, so long category names (dataset names) ran into the next
+    panel. None when scanpy's default is kept: one panel, ``wspace`` given, or the legends are elsewhere.
+    """
+    if len(colors) < 2 or "wspace" in kwargs or kwargs.get("legend_loc", "right margin") != "right margin":
+        return None
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    size = FontProperties(size=kwargs.get("legend_fontsize") or rcParams["legend.fontsize"]).get_size_in_points()
+    legend_in = 0.0
+    for col in colors:
+        values = tmp.obs[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            labels = [str(c) for c in values.cat.categories]
+        elif pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            labels = [str(c) for c in values.dropna().unique()]  # scanpy makes these categorical
+        else:
+            continue  # continuous: a colour bar, narrower than scanpy's default spacing
+        if not labels:
+            continue
+        text_pt = max(TextPath((0, 0), lab, size=size).get_extents().width for lab in labels)
+        n_cols = 1 if len(labels) <= 14 else 2 if len(labels) <= 30 else 3  # as scanpy lays legends out
+        legend_in = max(legend_in, n_cols * (text_pt + 3.0 * size) / 72)  # + marker and padding
+    if legend_in == 0.0:
+        return None
+    axes_in = rcParams["figure.figsize"][0]
+    default = 0.75 / axes_in + 0.02
+    return max(default, (legend_in + 0.55) / axes_in)  # + room for the next panel's axis label
+
+
 def _label_genes(ax: Axes, coords: np.ndarray, gene_col: pd.Series, genes: Sequence[str]) -> None:
     """Outline the rows of each gene, join them to the gene's label placed at their centroid."""
     span = np.ptp(coords, axis=0)
@@ -118,7 +152,9 @@ def embedding(
     save
         Path to save the figure to (any format matplotlib knows, from the suffix).
     **kwargs
-        Passed to :func:`scanpy.pl.embedding` (``size``, ``palette``, ``legend_loc``, ``title``, …).
+        Passed to :func:`scanpy.pl.embedding` (``size``, ``palette``, ``legend_loc``, ``title``, …). With
+        several panels and legends in the right margin, ``wspace`` defaults to a spacing that fits the widest
+        legend (scanpy's default lets long category names run into the next panel).
 
     Returns
     -------
@@ -174,6 +210,9 @@ def embedding(
 
     import scanpy as sc
 
+    wspace = _legend_wspace(tmp, colors, kwargs)
+    if wspace is not None:
+        kwargs = {**kwargs, "wspace": wspace}
     axes = sc.pl.embedding(tmp, basis=basis_key, color=colors or None, ax=ax, show=False, return_fig=False,
                            **kwargs)
     axes_list = list(axes) if isinstance(axes, list | tuple | np.ndarray) else [axes]
