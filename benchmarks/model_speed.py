@@ -148,7 +148,8 @@ def main() -> None:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(r, flush=True)
             rows.append(r)
-    md = ["# Training speed and memory", "",
+    n_sets = " and ".join(str(n) for n in args.datasets)
+    md = [f"# Training speed and memory: {n_sets} datasets × {args.n_genes} genes", "",
           f"Simulated scRNA datasets, {args.n_genes} graph genes each ({args.method} graphs), "
           f"{args.cells[0]}–{args.cells[1]} cells; "
           f"median of {args.epochs} epochs after one warm-up epoch; CPU, {info['torch_threads']} threads; "
