@@ -10,12 +10,21 @@ The build needs no network: ``intersphinx_mapping`` is left empty on purpose (se
 when the inventories can be fetched). Notebooks in ``../tutorials`` (reached through the ``docs/tutorials``
 symlink) are rendered with their committed outputs, never executed. The API page is checked against every
 subpackage's ``__all__``: a public name missing from ``api.md`` (or listed there but gone) is a build warning.
+
+Formulas are typeset by MathJax, loaded from a CDN by default, so they show as raw LaTeX when the built pages
+are read offline. To serve MathJax with the site, point ``MUSE_GNN_MATHJAX`` to the ``es5`` folder of a
+MathJax 3 copy (``npm install --prefix DIR mathjax@3`` gives ``DIR/node_modules/mathjax/es5``)::
+
+    MUSE_GNN_MATHJAX=DIR/node_modules/mathjax/es5 sphinx-build -W --keep-going -b html docs docs/_build/html
+
+The files the pages need (about 3 MB) are then copied to ``_static/mathjax/`` of the built site.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from datetime import date
 from importlib import import_module
@@ -97,6 +106,18 @@ _INTERSPHINX = {
     "torch_geometric": ("https://pytorch-geometric.readthedocs.io/en/latest", None),
 }
 intersphinx_mapping = _INTERSPHINX if os.environ.get("MUSE_GNN_INTERSPHINX") == "1" else {}
+
+# MathJax: the CDN (Sphinx default) unless MUSE_GNN_MATHJAX names a local MathJax 3 "es5" folder
+_MATHJAX_LOCAL = os.environ.get("MUSE_GNN_MATHJAX", "").strip()
+_MATHJAX_PARTS = ("tex-mml-chtml.js", "input/tex/extensions", "output/chtml", "a11y", "ui")  # no speech (sre)
+if _MATHJAX_LOCAL:
+    _MATHJAX_DIR = Path(_MATHJAX_LOCAL).expanduser().resolve()
+    if not (_MATHJAX_DIR / "tex-mml-chtml.js").is_file():
+        raise RuntimeError(
+            f"MUSE_GNN_MATHJAX={_MATHJAX_LOCAL!r}: no tex-mml-chtml.js there; give the `es5` folder of MathJax 3 "
+            "(npm install mathjax@3 -> node_modules/mathjax/es5)."
+        )
+    mathjax_path = "mathjax/tex-mml-chtml.js"  # relative: served from the site's _static/
 
 # MyST / myst-nb
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "amsmath", "substitution"]
@@ -230,6 +251,20 @@ def _returns_as_field(app, what, name, obj, options, lines: list[str]) -> None:
         lines[first_rubric:first_rubric] = [*moved, ""]
 
 
+def _copy_mathjax(app, exception) -> None:
+    """Copy the local MathJax files into ``_static/mathjax`` of an HTML build (only with MUSE_GNN_MATHJAX)."""
+    if exception is not None or not _MATHJAX_LOCAL or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for part in _MATHJAX_PARTS:
+        src = _MATHJAX_DIR / part
+        if src.is_dir():
+            shutil.copytree(src, target / part, dirs_exist_ok=True)
+        elif src.is_file():
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target / part)
+
+
 def _check_api(app) -> None:
     """Warn when api.md and the packages' ``__all__`` disagree."""
     from sphinx.util import logging
@@ -254,4 +289,5 @@ def setup(app) -> dict[str, bool]:
     app.connect("autodoc-process-docstring", _returns_as_field, priority=600)  # after napoleon and typehints
     app.connect("source-read", _fill_markers)
     app.connect("env-get-outdated", _always_outdated)
+    app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
