@@ -36,8 +36,20 @@ def _copy_value(v: Any) -> Any:
     return v
 
 
+def _is_text(arr: np.ndarray) -> bool:
+    if arr.dtype.kind in "USTt":
+        return True
+    return arr.dtype == object and all(isinstance(x, str) for x in arr.ravel()[:1000])
+
+
 def values_equal(a: Any, b: Any) -> bool:
-    """Deep equality of AnnData field values (arrays, sparse, frames, nested dicts), NaN == NaN."""
+    """Deep equality of AnnData field values (arrays, sparse, frames, nested dicts), NaN == NaN.
+
+    Types must agree (a list is not an array); string arrays compare by value whatever their dtype
+    (object, fixed- or variable-width), since .h5ad and .zarr store them differently.
+    """
+    if isinstance(a, list | tuple) != isinstance(b, list | tuple):
+        return False
     if sp.issparse(a) or sp.issparse(b):
         if not (sp.issparse(a) and sp.issparse(b)) or a.shape != b.shape or a.dtype != b.dtype:
             return False
@@ -57,6 +69,8 @@ def values_equal(a: Any, b: Any) -> bool:
         return isinstance(b, Mapping) and set(a) == set(b) and all(values_equal(a[k], b[k]) for k in a)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a_arr, b_arr = np.asarray(a), np.asarray(b)
+        if _is_text(a_arr) and _is_text(b_arr):  # object / fixed-width / variable-width strings
+            return a_arr.shape == b_arr.shape and [str(x) for x in a_arr.ravel()] == [str(x) for x in b_arr.ravel()]
         if a_arr.shape != b_arr.shape or a_arr.dtype != b_arr.dtype:
             return False
         if a_arr.dtype.kind in "fc":

@@ -399,7 +399,8 @@ def simulate(
         "shared_fraction": shared_fraction,
         "context_fraction": context_fraction,
         "random_state": int(random_state) if isinstance(random_state, int | np.integer) else -1,
-        "spatial_modules": spatial_modules.tolist(),
+        # an int64 array, not a list: anndata writes lists as arrays, so the type survives .h5ad/.zarr
+        "spatial_modules": spatial_modules.astype(np.int64),
         "ortholog_table": (
             f"muse_gnn.datasets.simulate_orthologs(n_genes={n_genes}, universe_factor={universe_factor})"
         ),

@@ -508,7 +508,8 @@ def sparkx(
         "layer": layer,
         "option": option,
         "genes": "all" if genes is None else "subset",
-        "kernels": list(res.attrs["kernels"]),
+        # an array, not a list: anndata writes lists as arrays, so the type survives .h5ad/.zarr
+        "kernels": np.asarray(res.attrs["kernels"], dtype=object),
         "n_spots_used": int(res.attrs["n_spots_used"]),
         "n_genes_tested": int(res.attrs["n_genes_tested"]),
         "adjustment": "BY",
