@@ -98,7 +98,7 @@ def test_simulated_notebook_triggers_the_warning_without_muse_gnn():
 
 _AUTO_IMPORT = re.compile(r"^\s*(from\s+tqdm\.(auto|autonotebook|notebook)\s+import|import\s+tqdm\.(auto|autonotebook|notebook))",
                           re.MULTILINE)
-_PENDING = {"model/_model.py"}  # switch to `from .._progress import progress_bar as tqdm`, then drop from here
+_PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize(

@@ -171,9 +171,7 @@ def resolve_device(accelerator: str = "auto", devices: Any = "auto") -> "torch.d
         )
     if acc == "auto" and not torch.cuda.is_available():
         return torch.device("cpu")
-    index = 0
-    if isinstance(devices, int | np.integer) and devices >= 0 and not isinstance(devices, bool):
-        index = 0 if devices in (0, 1) else 0
-    elif isinstance(devices, Sequence) and not isinstance(devices, str) and len(devices):
+    index = 0  # devices="auto" or a number of devices: the first GPU; a list of indices: its first
+    if isinstance(devices, Sequence) and not isinstance(devices, str) and len(devices):
         index = int(devices[0])
     return torch.device(f"cuda:{index}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,7 +96,10 @@ def _fit(args: argparse.Namespace) -> int:
         mg.pp.coexpression_graphs(todo, n_top_genes=args.n_top_genes, method=args.method, layer=args.layer,
                                   allow_noncounts=args.allow_noncounts)
     model = mg.tl.fit(adatas, max_epochs=args.max_epochs, accelerator=args.accelerator, random_state=args.seed,
-                      checkpoint_dir=out / "checkpoints")
+                      checkpoint_dir=out / "checkpoints", devices=args.devices, strategy=args.strategy,
+                      precision=args.precision)
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 alone writes the outputs
+        return 0
     model.save(out / "model", overwrite=True)
     joint = model.joint_embedding()
     mg.tl.gene_modules(joint, random_state=args.seed, adatas=adatas)
@@ -119,6 +123,18 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices_arg(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive number of devices, got {value!r}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="muse-gnn", description="MuSe-GNN gene embeddings from many single-cell and spatial datasets."
@@ -139,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser(
         "fit", help="train on your own .h5ad files (raw counts)",
         description="Build gene graphs where missing, train MuSe-GNN (checkpoints in OUT/checkpoints, resumed "
-                    "when present) and write embeddings, the model and figures to OUT.",
+                    "when present) and write embeddings, the model and figures to OUT. Several processes: "
+                    "`torchrun --nproc-per-node N -m muse_gnn fit ...` (or --devices N); rank 0 writes OUT.",
     )
     fit.add_argument("h5ad", nargs="+", help="input AnnData files, one per dataset")
     fit.add_argument("--out", required=True, help="output folder")
@@ -150,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--max-epochs", type=int, default=300, help="training epochs (default: 300)")
     fit.add_argument("--accelerator", default="auto", help="auto, cpu or cuda (default: auto)")
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    fit.add_argument("--devices", default="auto", type=_devices_arg,
+                     help="number of processes (one GPU each on GPU) to train with under DDP (default: auto = 1); "
+                          "under torchrun each process is one of them and this is ignored")
+    fit.add_argument("--strategy", choices=["auto", "single", "ddp"], default="auto",
+                     help="auto: DDP when several devices or under torchrun (default: auto)")
+    fit.add_argument("--precision", choices=["32", "bf16-mixed"], default="32",
+                     help="32 or bf16-mixed (autocast for GPUs; default: 32)")
     fit.set_defaults(func=_fit)
     return parser
 

@@ -6,4 +6,4 @@ from ._decoder import EdgeDecoder, GramMLPDecoder
 from ._encoder import InputLayer, SharedLayers
 from ._model import FORMAT_VERSION, MuseGNN
 
-__all__ = ["MuseGNN", "InputLayer", "SharedLayers", "GramMLPDecoder", "EdgeDecoder", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "EdgeDecoder", "GramMLPDecoder", "InputLayer", "MuseGNN", "SharedLayers"]

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import TransformerConv
 
-__all__ = ["DenseLayout", "dense_layout", "dense_attention", "dense_transformer_conv"]
+__all__ = ["DenseLayout", "dense_attention", "dense_layout", "dense_transformer_conv"]
 
 
 @dataclass

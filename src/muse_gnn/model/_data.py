@@ -13,7 +13,7 @@ from anndata import AnnData
 from ..pp._graph import get_graph
 from ..pp._residuals import residual_features
 
-__all__ = ["GraphData", "prepare_graph", "graph_from_arrays"]
+__all__ = ["GraphData", "graph_from_arrays", "prepare_graph"]
 
 
 @dataclass

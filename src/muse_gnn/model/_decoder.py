@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["GramMLPDecoder", "EdgeDecoder"]
+__all__ = ["EdgeDecoder", "GramMLPDecoder"]
 
 
 class GramMLPDecoder(nn.Module):

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["weighted_similarity", "nt_xent", "edge_bce"]
+__all__ = ["edge_bce", "nt_xent", "weighted_similarity"]
 
 
 def weighted_similarity(

@@ -18,11 +18,12 @@ from anndata import AnnData
 
 from .._utils import as_dataset_dict, logger, resolve_device
 from ._data import GraphData, prepare_graph
+from ._distributed import DistContext, free_port, init_from_env, launch_kind, n_processes, shard_datasets
 from ._module import MuseModule
 from ._pairs import GeneIndex
 from ._trainer import CHECKPOINT_NAME, TrainConfig, Trainer
 
-__all__ = ["MuseGNN", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "MuseGNN"]
 
 FORMAT_VERSION = 1
 _MODEL_FILE, _ATTR_FILE, _ARRAY_FILE = "model.pt", "attrs.json", "arrays.npz"
@@ -112,6 +113,12 @@ class MuseGNN:
         random_state: int = 0,
     ) -> None:
         named = as_dataset_dict(adatas, "MuseGNN")
+        views = [k for k, a in named.items() if a.is_view]
+        if views:
+            raise ValueError(
+                f"MuseGNN: datasets {views} are views of other AnnData objects; embeddings written to a view are "
+                "lost to its parent. Pass `adata.copy()` (or the parent itself)."
+            )
         graphs = []
         for name, ad in named.items():
             graphs.append(prepare_graph(ad, name, graph_key=graph_key))
@@ -213,6 +220,8 @@ class MuseGNN:
         max_edges: int = 50_000,
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 50,
+        strategy: Literal["auto", "single", "ddp"] = "auto",
+        precision: Literal["32", "bf16-mixed"] = "32",
         deterministic: bool = True,
         show_progress_bar: bool = True,
     ) -> None:
@@ -230,7 +239,9 @@ class MuseGNN:
         accelerator
             ``"auto"`` (GPU when present), ``"cpu"``, ``"cuda"``/``"gpu"``.
         devices
-            GPU index (or list with one index) when on GPU.
+            ``"auto"`` (one device), a number of devices (processes, one GPU each on GPU) or a list of GPU
+            indices. More than one trains with ``strategy="ddp"`` in as many processes started here; inside a
+            ``torchrun`` job each process is one of them and ``devices`` is ignored (see :doc:`/distributed`).
         lambda_similarity
             Weight of the cross-dataset similarity term (1; 0 with ``lambda_contrast=0`` trains each dataset on
             its own reconstruction only, the ablation of the paper).
@@ -256,6 +267,15 @@ class MuseGNN:
             holds one from the same call, training resumes from it (same result as an uninterrupted run).
         checkpoint_every
             Epochs between checkpoints.
+        strategy
+            ``"auto"``: one process, or DDP when ``devices`` asks for several or when run by ``torchrun``;
+            ``"single"``: one process; ``"ddp"``: :class:`~torch.nn.parallel.DistributedDataParallel` over
+            processes (gloo on CPU, NCCL on GPU). Datasets are shared out among the processes; each holds its
+            datasets' features, input layers and decoders, the shared layers are synchronised by DDP, and the
+            cross-dataset terms see partners on every process. One process gives the same result as
+            ``"single"``.
+        precision
+            ``"32"`` or ``"bf16-mixed"`` (autocast to bfloat16 for the forward pass; for GPUs with bf16 support).
         deterministic
             Use PyTorch's deterministic algorithms while training (:func:`torch.use_deterministic_algorithms`,
             warn-only), so that a fixed ``random_state`` gives bit-identical results on CPU even with several
@@ -283,44 +303,127 @@ class MuseGNN:
             raise ValueError(f"max_epochs must be >= 0, got {max_epochs}.")
         if lr <= 0 or (lr_decoder is not None and lr_decoder <= 0):
             raise ValueError("learning rates must be positive.")
-        device = resolve_device(accelerator, devices)
         cfg = TrainConfig(
             max_epochs=int(max_epochs), lr=float(lr), lr_decoder=float(lr_decoder if lr_decoder else 10 * lr),
             lambda_similarity=float(lambda_similarity), lambda_contrast=float(lambda_contrast),
             temperature=float(temperature), n_contrast=int(n_contrast),
             early_stopping=bool(early_stopping), early_stopping_patience=int(early_stopping_patience),
             early_stopping_min_delta=float(early_stopping_min_delta), max_pass_size=int(max_pass_size),
-            max_edges=int(max_edges),
-            checkpoint_every=int(checkpoint_every), random_state=int(self.init_params["random_state"]),
+            max_edges=int(max_edges), checkpoint_every=int(checkpoint_every), precision=str(precision),
+            random_state=int(self.init_params["random_state"]),
         )
-        self.module.to(device)
-        self.device = device
-        trainer = Trainer(self.module, self.graphs, self.gene_index, cfg, device)
-        fingerprint = self._fingerprint(cfg)
-        if checkpoint_dir is not None:
-            ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME
-            if ckpt.exists():
-                state = torch.load(ckpt, map_location=device, weights_only=True)
-                trainer.load_state(state, fingerprint)
-                logger.info("resuming from %s at epoch %d", ckpt, trainer.epoch)
-        start = trainer.epoch
-        was_det, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-        torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+        if cfg.precision not in {"32", "bf16-mixed"}:
+            raise ValueError(f"precision must be '32' or 'bf16-mixed', got {precision!r}.")
+        kind = launch_kind(strategy, devices)
+        opts = {"accelerator": accelerator, "devices": devices, "checkpoint_dir": checkpoint_dir,
+                "deterministic": bool(deterministic), "show_progress_bar": show_progress_bar}
+        if kind == "spawn":
+            self._train_spawn(cfg, n_processes(devices), **opts)
+        else:
+            self._train_here(cfg, in_job=kind == "rank", **opts)
+
+    def _dataset_costs(self) -> list[int]:
+        """Cost of each dataset in a pass (as the trainer counts it), for sharding across processes."""
+        m = self.module
+        out = []
+        for g in self.graphs:
+            n = g.n_nodes
+            dense = m.attention == "dense" or (m.attention == "auto" and n <= m.dense_max_nodes)
+            out.append(n * n if dense else int(g.edge_index.shape[1]) + n)
+        return out
+
+    def _train_here(self, cfg: TrainConfig, *, in_job: bool, accelerator: str, devices: Any,
+                    checkpoint_dir: Any, deterministic: bool, show_progress_bar: bool) -> None:
+        """Train in this process: alone, or as one rank of a distributed job (torchrun or spawned)."""
+        ctx = None
+        if in_job:
+            device = resolve_device(accelerator, [int(os.environ.get("LOCAL_RANK", "0"))])
+            if device.type == "cuda":
+                torch.cuda.set_device(device)
+            rank, world, created = init_from_env(device)
+            gloo = torch.distributed.get_backend() == "gloo"
+            ctx = DistContext(rank=rank, world_size=world, owners=shard_datasets(self._dataset_costs(), world),
+                              object_group=None if gloo else torch.distributed.new_group(backend="gloo"),
+                              created=created)
+            show_progress_bar = show_progress_bar and ctx.is_main
+        else:
+            device = resolve_device(accelerator, devices)
+        trainer = None
         try:
-            stopped = self._loop(trainer, cfg, fingerprint, checkpoint_dir, start, show_progress_bar)
+            self.module.to(device)
+            self.device = device
+            trainer = Trainer(self.module, self.graphs, self.gene_index, cfg, device, dist_ctx=ctx)
+            fingerprint = self._fingerprint(cfg)
+            if checkpoint_dir is not None:
+                ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME
+                if ckpt.exists():
+                    try:
+                        state = torch.load(ckpt, map_location=device, weights_only=True)
+                    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
+                        raise ValueError(
+                            f"{ckpt} cannot be read as a MuSe-GNN checkpoint ({type(err).__name__}: {err}); delete "
+                            "it or use another `checkpoint_dir`."
+                        ) from err
+                    trainer.load_state(state, fingerprint)
+                    logger.info("resuming from %s at epoch %d", ckpt, trainer.epoch)
+            start = trainer.epoch
+            was_det = torch.are_deterministic_algorithms_enabled()
+            was_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+            torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+            try:
+                stopped = self._loop(trainer, cfg, fingerprint, checkpoint_dir, start, show_progress_bar)
+            finally:
+                torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
+            trainer.sync_module()
+            emb = trainer.embed_all()
+            trainer.close()
         finally:
-            torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
+            if trainer is not None and trainer.ddp is not None:  # failed: no barrier, the others may be gone
+                trainer.close(wait=False)
+            if ctx is not None and ctx.created:
+                torch.distributed.destroy_process_group()
         self.history = pd.DataFrame(trainer.history)
         self.history.index.name = "epoch"
         self.train_params = {**asdict(cfg), "accelerator": str(device), "early_stopped": stopped,
-                             "epochs_trained": trainer.epoch, "deterministic": bool(deterministic)}
-        emb = trainer.embed()
+                             "epochs_trained": trainer.epoch, "deterministic": bool(deterministic),
+                             "strategy": "single" if ctx is None else "ddp",
+                             "world_size": 1 if ctx is None else ctx.world_size}
         self._embeddings = [emb[t] for t in range(len(self.graphs))]
+        self.is_trained = True
+
+    def _train_spawn(self, cfg: TrainConfig, n: int, *, accelerator: str, devices: Any, checkpoint_dir: Any,
+                     deterministic: bool, show_progress_bar: bool) -> None:
+        """Start ``n`` processes that train together under DDP; load rank 0's result into this model."""
+        import tempfile
+
+        import torch.multiprocessing as mp
+
+        shard_datasets(self._dataset_costs(), n)  # a clear error before any process starts
+        gpu_ids = None
+        if resolve_device(accelerator).type == "cuda":
+            gpu_ids = list(devices) if isinstance(devices, Sequence) and not isinstance(devices, str) else list(range(n))
+            if len(gpu_ids) > torch.cuda.device_count():
+                raise ValueError(f"devices={devices!r} asks for {len(gpu_ids)} GPUs, {torch.cuda.device_count()} "
+                                 "are visible.")
+        threads = max(1, torch.get_num_threads() // n) if gpu_ids is None else torch.get_num_threads()
+        opts = {"accelerator": accelerator, "checkpoint_dir": checkpoint_dir, "deterministic": deterministic,
+                "show_progress_bar": show_progress_bar, "threads": threads, "gpu_ids": gpu_ids}
+        with tempfile.TemporaryDirectory(prefix="muse_ddp_") as tmp:
+            result = Path(tmp) / "result.pt"
+            mp.start_processes(_spawn_worker, args=(n, free_port(), self.graphs, self.init_params, asdict(cfg),
+                                                    opts, str(result)), nprocs=n, start_method="spawn")
+            out = torch.load(result, map_location="cpu", weights_only=True)
+        self.module.load_state_dict(out["module"])
+        self.device = torch.device("cpu")
+        self.history = pd.DataFrame({k: [float(v) for v in out["history"][k]] for k in out["history"]})
+        self.history.index.name = "epoch"
+        self.train_params = json.loads(out["train_params"])
+        self._embeddings = [out["embeddings"][t].numpy() for t in range(len(self.graphs))]
         self.is_trained = True
 
     def _loop(self, trainer: Trainer, cfg: TrainConfig, fingerprint: str, checkpoint_dir: Any, start: int,
               show_progress_bar: bool) -> bool:
-        from tqdm.auto import tqdm
+        from .._progress import progress_bar as tqdm
 
         bar = tqdm(total=cfg.max_epochs, initial=min(start, cfg.max_epochs), desc="MuSe-GNN epochs",
                    disable=not show_progress_bar)
@@ -378,7 +481,12 @@ class MuseGNN:
             if ad is None:
                 continue
             full = np.full((ad.n_vars, self._embeddings[t].shape[1]), np.nan, dtype=np.float32)
-            idx = ad.var_names.get_indexer(g.genes)
+            idx = ad.var_names.astype(str).get_indexer(g.genes)
+            if (idx < 0).any():
+                raise ValueError(
+                    f"dataset {g.name!r}: {int((idx < 0).sum())} graph genes are no longer in `adata.var_names` "
+                    "(renamed or removed after training); restore the names or call `model.get_embedding()`."
+                )
             full[idx] = self._embeddings[t]
             ad.varm[key_added] = full
             ad.uns[key_added] = {"params": _h5_safe({"dataset": g.name, **self.init_params, **self.train_params})}
@@ -596,3 +704,28 @@ def _h5_safe(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _spawn_worker(rank: int, world: int, port: int, graphs: list[GraphData], init: dict[str, Any],
+                  cfg: dict[str, Any], opts: dict[str, Any], result: str) -> None:
+    """One process of :meth:`MuseGNN.train` with several ``devices`` (started by ``torch.multiprocessing``)."""
+    gpu_ids = opts["gpu_ids"]
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(gpu_ids[rank] if gpu_ids else rank), LOCAL_WORLD_SIZE=str(world))
+    torch.set_num_threads(int(opts["threads"]))
+    model = MuseGNN.__new__(MuseGNN)
+    model._setup(graphs, init)
+    model.adatas = {g.name: None for g in graphs}
+    owners = shard_datasets(model._dataset_costs(), world)
+    for t, g in enumerate(model.graphs):  # only this rank's features stay in memory
+        if owners[t] != rank:
+            g.meta["n_features"] = g.n_features
+            g.x = None
+    model._train_here(TrainConfig(**cfg), in_job=True, accelerator=opts["accelerator"], devices="auto",
+                      checkpoint_dir=opts["checkpoint_dir"], deterministic=opts["deterministic"],
+                      show_progress_bar=opts["show_progress_bar"] and rank == 0)
+    if rank == 0:
+        torch.save({
+            "module": {k: v.detach().cpu() for k, v in model.module.state_dict().items()},
+            "history": {k: [float(x) for x in model.history[k]] for k in model.history.columns},
+            "embeddings": [torch.from_numpy(e) for e in model._embeddings],
+            "train_params": json.dumps(_h5_safe(model.train_params)),
+        }, result)

@@ -108,9 +108,13 @@ class MuseModule(nn.Module):
     def decoder_parameters(self) -> list[nn.Parameter]:
         return list(self.decoders.parameters())
 
+    def batch_order(self, ids: Sequence[int]) -> list[int]:
+        """Positions of ``ids`` in batch order: each shared stack's datasets contiguous, else as given."""
+        return sorted(range(len(ids)), key=lambda j: (self.shared_keys[ids[j]], j))
+
     def make_batch(self, ids: Sequence[int], xs: Sequence[Tensor], edge_indices: Sequence[Tensor]) -> NodeBatch:
         """Concatenate graphs block-diagonally, ordered so that each shared stack's graphs are contiguous."""
-        order = sorted(range(len(ids)), key=lambda j: (self.shared_keys[ids[j]], j))
+        order = self.batch_order(ids)
         ids = [ids[j] for j in order]
         xs = [xs[j] for j in order]
         eis = [edge_indices[j] for j in order]
@@ -139,23 +143,30 @@ class MuseModule(nn.Module):
 
     def encode(self, nb: NodeBatch) -> Tensor:
         """Embeddings of all nodes of a batch, ``(n_nodes, n_latent)``."""
+        return self.encode_shared(self.encode_input(nb), nb)
+
+    def encode_input(self, nb: NodeBatch) -> Tensor:
+        """Output of the dataset-specific input layers for all nodes of a batch."""
+        if nb.layout is not None:
+            return InputLayer.forward_dense([self.input_layers[f"d{t}"] for t in nb.ids], nb.x, nb.layout)
+        return torch.cat(
+            [self.input_layers[f"d{t}"](x, ei) for t, x, ei in zip(nb.ids, nb.x, nb.edge_index, strict=True)]
+        )
+
+    def encode_shared(self, h: Tensor, nb: NodeBatch) -> Tensor:
+        """Shared layers applied to the input layers' output ``h`` of a batch."""
         if nb.layout is not None:
             L = nb.layout
-            h = InputLayer.forward_dense([self.input_layers[f"d{t}"] for t in nb.ids], nb.x, L)
             parts = []
             for key, a, b, _, _, ga, gb in nb.segments:
                 parts.append(self.shared[key].forward_dense(h[ga:gb], L.slice(ga, gb), nb.batch[a:b] - ga))
             return torch.cat(parts)
-        h = torch.cat(
-            [self.input_layers[f"d{t}"](x, ei) for t, x, ei in zip(nb.ids, nb.x, nb.edge_index, strict=True)]
-        )
         if len(nb.segments) == 1:
             return self.shared[nb.segments[0][0]](h, nb.edge_index_all, nb.batch)
         parts = []
         for key, a, b, ea, eb, _, _ in nb.segments:
             parts.append(self.shared[key](h[a:b], nb.edge_index_all[:, ea:eb] - a, nb.batch[a:b]))
         return torch.cat(parts)
-
 
 def _module_key(key: str) -> str:
     """ModuleDict keys may not contain dots."""

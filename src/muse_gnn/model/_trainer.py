@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -17,11 +18,12 @@ from torch import Tensor
 
 from .._utils import logger
 from ._data import GraphData
+from ._distributed import DistContext, SharedForward, gather_rows, sum_allreduce_hook
 from ._losses import edge_bce, nt_xent, weighted_similarity
 from ._module import MuseModule, NodeBatch
 from ._pairs import GeneIndex
 
-__all__ = ["TrainConfig", "Trainer", "CHECKPOINT_NAME"]
+__all__ = ["CHECKPOINT_NAME", "TrainConfig", "Trainer"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOSS_TERMS = ("loss", "reconstruction", "similarity", "contrastive")
@@ -44,6 +46,7 @@ class TrainConfig:
     max_pass_size: int = 50_000_000
     max_edges: int = 50_000
     checkpoint_every: int = 50
+    precision: str = "32"
     random_state: int = 0
 
 
@@ -55,6 +58,11 @@ class Trainer:
     block-diagonal batch. When the graphs exceed ``max_pass_size`` the datasets are split into
     random passes (partners drawn inside each pass) whose gradients are accumulated; the optimiser steps
     once per epoch.
+
+    With a :class:`~muse_gnn.model._distributed.DistContext` (several processes), this process trains only the
+    datasets it owns; the shared layers run under DDP (gradients summed over ranks), every pass gathers all
+    ranks' embeddings for the cross-dataset terms, and the partner draws, which use one generator seeded
+    identically on every rank, are the same everywhere. One process gives the same result as no context.
     """
 
     def __init__(
@@ -66,14 +74,25 @@ class Trainer:
         device: torch.device,
         *,
         trainable: list[int] | None = None,
+        dist_ctx: DistContext | None = None,
     ) -> None:
         self.module, self.graphs, self.index, self.cfg, self.device = module, graphs, gene_index, config, device
-        self.ids = list(range(len(graphs))) if trainable is None else list(trainable)
-        self.x = {t: graphs[t].x.to(device) for t in self.ids}
-        self.ei = {t: graphs[t].edge_index.to(device) for t in self.ids}
+        self.dist = dist_ctx
+        if dist_ctx is not None:
+            self.ids = dist_ctx.owned()
+            self.n_total = len(dist_ctx.owners)
+        else:
+            self.ids = list(range(len(graphs))) if trainable is None else list(trainable)
+            self.n_total = len(self.ids)
+        pin = device.type == "cuda"
+        self.x = {t: self._to_device(graphs[t].x, pin) for t in self.ids}
+        self.ei = {t: self._to_device(graphs[t].edge_index, pin) for t in self.ids}
+        # undirected edges per graph, counted once on the host: no device sync in the loop
+        self.n_undirected = {t: int((graphs[t].edge_index[0] < graphs[t].edge_index[1]).sum()) for t in self.ids}
         self.rng = np.random.default_rng([config.random_state, 1])
         self.gen = torch.Generator(device=device)
-        self.gen.manual_seed(config.random_state)
+        rank = 0 if dist_ctx is None else dist_ctx.rank
+        self.gen.manual_seed(config.random_state + 1_000_003 * rank)
         self.optimizer = torch.optim.Adam(  # foreach: one fused update over all parameters
             [
                 {"params": module.encoder_parameters(), "lr": config.lr},
@@ -81,11 +100,30 @@ class Trainer:
             ],
             foreach=True,
         )
+        self.ddp: torch.nn.parallel.DistributedDataParallel | None = None
+        if dist_ctx is not None:
+            self.ddp = torch.nn.parallel.DistributedDataParallel(
+                SharedForward(module),
+                device_ids=[device.index] if device.type == "cuda" else None,
+                process_group=dist_ctx.group,
+                find_unused_parameters=len(module.shared) > 1,  # share="group": a rank may not use every stack
+            )
+            self.ddp.register_comm_hook(dist_ctx.group, sum_allreduce_hook)
+        if config.precision not in {"32", "bf16-mixed"}:
+            raise ValueError(f"precision must be '32' or 'bf16-mixed', got {config.precision!r}.")
         self.history: dict[str, list[float]] = {k: [] for k in LOSS_TERMS}
         self.epoch = 0
         self.best, self.wait = math.inf, 0
         self._dense: dict[int, Tensor] = {}
         self._fixed_batch: NodeBatch | None = None
+
+    def _to_device(self, t: Tensor | None, pin: bool) -> Tensor:
+        """Move a tensor to the training device once (through pinned memory on GPU, asynchronously)."""
+        if t is None:
+            raise RuntimeError("a dataset to train has no node features (model loaded without its AnnData).")
+        if pin and not t.is_pinned():
+            t = t.pin_memory()
+        return t.to(self.device, non_blocking=pin)
 
     # ------------------------------------------------------------------ passes
     def _cost(self, t: int) -> int:
@@ -96,11 +134,13 @@ class Trainer:
             return n * n
         return int(self.ei[t].shape[1]) + n
 
-    def _plan(self) -> list[list[int]]:
-        edges = {t: self._cost(t) for t in self.ids}
-        if sum(edges.values()) <= self.cfg.max_pass_size or len(self.ids) == 1:
-            return [list(self.ids)]
-        order = [self.ids[i] for i in self.rng.permutation(len(self.ids))]
+    def _plan(self, ids: list[int] | None = None) -> list[list[int]]:
+        """Passes over ``ids`` (default: this trainer's datasets) within ``max_pass_size``."""
+        ids = self.ids if ids is None else ids
+        edges = {t: self._cost(t) for t in ids}
+        if sum(edges.values()) <= self.cfg.max_pass_size or len(ids) == 1:
+            return [list(ids)]
+        order = [ids[i] for i in self.rng.permutation(len(ids))]
         passes, cur, size = [], [], 0
         for t in order:
             if cur and size + edges[t] > self.cfg.max_pass_size:
@@ -110,6 +150,17 @@ class Trainer:
             size += edges[t]
         passes.append(cur)
         return passes
+
+    def _global_plan(self) -> list[list[list[int]]]:
+        """Passes × ranks × datasets. Every rank computes every rank's plan (the draws stay in step) and pads
+        shorter plans with empty passes at the front, so that every rank takes part in every pass and the last
+        pass, where DDP synchronises, holds datasets on every rank."""
+        if self.dist is None:
+            return [[p] for p in self._plan()]
+        plans = [self._plan(self.dist.owned(r)) for r in range(self.dist.world_size)]
+        k = max(len(p) for p in plans)
+        plans = [[[] for _ in range(k - len(p))] + p for p in plans]
+        return [[plans[r][i] for r in range(self.dist.world_size)] for i in range(k)]
 
     def _batch(self, ids: list[int]) -> NodeBatch:
         if len(ids) == len(self.ids):
@@ -158,9 +209,9 @@ class Trainer:
         pos = ei[:, keep]
         g_pos = nb.batch[pos[0]]
         # graphs with more than `max_edges` edges score a random subset of them each epoch (bounded memory)
-        n_edges = torch.bincount(g_pos, minlength=k).to(torch.float32)
-        rate = (self.cfg.max_edges / n_edges.clamp_min(1)).clamp_max(1.0)
-        if bool((rate < 1).any()):
+        if any(self.n_undirected[t] > self.cfg.max_edges for t in nb.ids):  # host-side counts: no sync
+            n_edges = torch.tensor([self.n_undirected[t] for t in nb.ids], dtype=torch.float32, device=self.device)
+            rate = (self.cfg.max_edges / n_edges.clamp_min(1)).clamp_max(1.0)
             sub = torch.rand(pos.shape[1], generator=self.gen, device=self.device) < rate[g_pos]
             pos, g_pos = pos[:, sub], g_pos[sub]
         r = torch.rand(pos.shape[1], generator=self.gen, device=self.device)
@@ -172,12 +223,12 @@ class Trainer:
         ln = scale[g_pos] * (z[neg[0]] * z[neg[1]]).sum(-1) + bias[g_pos]
         return edge_bce(lp, ln, g_pos, g_pos, k)
 
-    def cross_terms(self, z: Tensor, nb: NodeBatch, pairs: np.ndarray) -> tuple[Tensor, Tensor]:
-        """Per-pair similarity and contrastive losses."""
+    def cross_terms(self, z: Tensor, offsets: dict[int, int], pairs: np.ndarray) -> tuple[Tensor, Tensor]:
+        """Per-pair similarity and contrastive losses; ``offsets[t]``: first row of dataset ``t`` in ``z``."""
         if len(pairs) == 0:
             zero = z.new_zeros(0)
             return zero, zero
-        pb = self.index.pair_batch(pairs, nb.offsets, self.rng, n_contrast=self.cfg.n_contrast)
+        pb = self.index.pair_batch(pairs, offsets, self.rng, n_contrast=self.cfg.n_contrast)
         dev = self.device
         sim = weighted_similarity(
             z[torch.as_tensor(pb.sim_a, device=dev)],
@@ -192,21 +243,71 @@ class Trainer:
         return sim, cl
 
     # ------------------------------------------------------------------ loop
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.cfg.precision == "bf16-mixed":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _pass_layout(self, chunks: list[list[int]]) -> tuple[list[int], dict[int, int], int]:
+        """Datasets of a pass over all ranks (batch order), their first row in the gathered embedding, and the
+        rows of each rank's block."""
+        order = [[c[j] for j in self.module.batch_order(c)] for c in chunks]
+        n_max = max(sum(self.graphs[t].n_nodes for t in c) for c in order)
+        offsets = {}
+        for r, c in enumerate(order):
+            row = r * n_max
+            for t in c:
+                offsets[t] = row
+                row += self.graphs[t].n_nodes
+        if len(chunks) == 1:
+            return order[0], offsets, n_max
+        # partners are drawn over the pass's datasets in the order one process would see them, so that any
+        # number of processes draws the same pairs (one pass per epoch)
+        union = sorted(t for c in chunks for t in c)
+        return [union[j] for j in self.module.batch_order(union)], offsets, n_max
+
+    def _encode_pass(self, nb: NodeBatch) -> Tensor:
+        if self.ddp is None:
+            return self.module.encode(nb)
+        return self.ddp(self.module.encode_input(nb), nb)
+
     def train_epoch(self) -> dict[str, float]:
+        """One epoch: every dataset with a random partner, one optimiser step; returns the loss terms."""
         self.module.train()
         self.optimizer.zero_grad(set_to_none=True)
-        n_total = len(self.ids)
         sums = torch.zeros(3, device=self.device)
-        for ids in self._plan():
-            nb = self._batch(ids)
-            z = self.module.encode(nb)
-            rec = self.reconstruction(z, nb)
-            sim, cl = self.cross_terms(z, nb, self._partners(nb.ids))
-            terms = torch.stack([rec.sum(), sim.sum(), cl.sum()]) / n_total
-            loss = terms[0] + self.cfg.lambda_similarity * terms[1] + self.cfg.lambda_contrast * terms[2]
-            loss.backward()
+        plan = self._global_plan()
+        rank = 0 if self.dist is None else self.dist.rank
+        for i, chunks in enumerate(plan):
+            mine = chunks[rank]
+            sync = self.ddp.no_sync() if self.ddp is not None and i < len(plan) - 1 else contextlib.nullcontext()
+            with sync, self._autocast():
+                if self.dist is None:
+                    nb = self._batch(mine)
+                    z = z_all = self.module.encode(nb)
+                    all_ids, offsets = nb.ids, nb.offsets
+                else:
+                    all_ids, offsets, n_max = self._pass_layout(chunks)
+                    nb = self._batch(mine) if mine else None
+                    z = self._encode_pass(nb) if nb is not None else None
+                    if z is None:  # an empty pass on this rank: it still joins the gather and its backward
+                        z = torch.zeros(0, self.module.n_latent, device=self.device, requires_grad=True)
+                    z_all = gather_rows(z, n_max, self.dist) if self.dist.world_size > 1 else z
+                rec = self.reconstruction(z, nb) if nb is not None else z.new_zeros(0)
+                pairs = self._partners(all_ids)
+                sim, cl = self.cross_terms(z_all, offsets, pairs)
+                if self.dist is not None and len(pairs):  # each rank scores the pairs whose first dataset it owns
+                    own = torch.as_tensor(np.isin(pairs[:, 0], mine), device=self.device)
+                    sim, cl = sim[own], cl[own]
+                terms = torch.stack([rec.sum(), sim.sum(), cl.sum()]).float() / self.n_total
+                loss = terms[0] + self.cfg.lambda_similarity * terms[1] + self.cfg.lambda_contrast * terms[2]
+                if self.dist is not None and self.dist.world_size > 1:
+                    loss = loss + 0.0 * z_all.sum()  # every rank runs the gather's backward (a collective)
+                loss.backward()
             sums += terms.detach()
         self.optimizer.step()
+        if self.dist is not None:
+            self.dist.all_reduce_sum(sums)
         rec_v, sim_v, cl_v = sums.tolist()  # one host sync per epoch
         out = {
             "loss": rec_v + self.cfg.lambda_similarity * sim_v + self.cfg.lambda_contrast * cl_v,
@@ -250,6 +351,17 @@ class Trainer:
                 out[t] = z[a : a + self.graphs[t].n_nodes].copy()
         return out
 
+    def close(self, *, wait: bool = True) -> None:
+        """Release the DDP wrapper while every rank is still in the process group (its destructor talks to the
+        group; freed after the group is gone it can wait forever), then wait for all ranks (``wait``)."""
+        if self.ddp is not None:
+            self.ddp = None
+            import gc
+
+            gc.collect()
+            if wait and self.dist is not None and self.dist.world_size > 1:
+                torch.distributed.barrier(group=self.dist.object_group)
+
     # ------------------------------------------------------------------ checkpoints
     def state(self, fingerprint: str) -> dict[str, Any]:
         return {
@@ -265,6 +377,53 @@ class Trainer:
             "config": json.dumps(asdict(self.cfg)),
         }
 
+    def _local_parts(self) -> dict[str, Any]:
+        """This rank's dataset-specific weights, their optimiser state and its generator (on the CPU)."""
+        prefixes = tuple(f"{m}.d{t}." for m in ("input_layers", "decoders") for t in self.ids)
+        module = {k: v.detach().cpu() for k, v in self.module.state_dict().items() if k.startswith(prefixes)}
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        mine = {id(p) for t in self.ids for m in (self.module.input_layers[f"d{t}"], self.module.decoders[f"d{t}"])
+                for p in m.parameters()}
+        opt = {i: {k: (v.detach().cpu() if torch.is_tensor(v) else v) for k, v in self.optimizer.state[p].items()}
+               for i, p in enumerate(params) if id(p) in mine and p in self.optimizer.state}
+        return {"module": module, "optimizer": opt, "gen": self.gen.get_state().cpu()}
+
+    def collect_state(self, fingerprint: str) -> dict[str, Any] | None:
+        """The full training state on rank 0 (``None`` on other ranks; a collective under DDP)."""
+        state = self.state(fingerprint)
+        if self.dist is None:
+            return state
+        parts = self.dist.gather_object(self._local_parts())
+        if parts is None:
+            return None
+        state["module"] = dict(state["module"])
+        state["optimizer"]["state"] = dict(state["optimizer"]["state"])
+        for part in parts:
+            state["module"].update(part["module"])
+            state["optimizer"]["state"].update(part["optimizer"])
+        state["torch_gen_ranks"] = [part["gen"] for part in parts]
+        return state
+
+    def sync_module(self) -> None:
+        """Give every rank the dataset-specific weights of all ranks (after training under DDP)."""
+        if self.dist is None or self.dist.world_size == 1:
+            return
+        live = self.module.state_dict()
+        with torch.no_grad():
+            for part in self.dist.all_gather_object(self._local_parts()["module"]):
+                for k, v in part.items():
+                    live[k].copy_(v)
+
+    def embed_all(self) -> dict[int, np.ndarray]:
+        """Embeddings of every trained dataset on every rank (each rank embeds its own, then they are shared)."""
+        local = self.embed()
+        if self.dist is None:
+            return local
+        out: dict[int, np.ndarray] = {}
+        for part in self.dist.all_gather_object(local):
+            out.update(part)
+        return out
+
     def load_state(self, state: dict[str, Any], fingerprint: str) -> None:
         if state.get("fingerprint") != fingerprint:
             raise ValueError(
@@ -274,20 +433,39 @@ class Trainer:
         self.module.load_state_dict(state["module"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.rng.bit_generator.state = json.loads(state["np_rng"])
-        self.gen.set_state(state["torch_gen"])
+        rank = 0 if self.dist is None else self.dist.rank
+        world = 1 if self.dist is None else self.dist.world_size
+        gens = state.get("torch_gen_ranks")
+        if gens is not None and len(gens) == world:
+            self.gen.set_state(gens[rank])
+        elif rank == 0:
+            self.gen.set_state(state["torch_gen"])
+        if rank == 0 and ((gens is not None and len(gens) != world) or (gens is None and world > 1)):
+            logger.warning(
+                "resuming a checkpoint written by %s process(es) with %d: training goes on from the saved "
+                "weights, but the sampled edges differ from an uninterrupted run.", len(gens or [0]), world)
         self.history = {k: list(v) for k, v in state["history"].items()}
         self.best, self.wait = float(state["early_stopping"][0]), int(state["early_stopping"][1])
         self.epoch = int(state["epoch"])
 
-    def save_checkpoint(self, directory: str | os.PathLike, fingerprint: str) -> Path:
-        """Write ``checkpoint.pt`` atomically (temporary file, then rename)."""
+    def save_checkpoint(self, directory: str | os.PathLike, fingerprint: str) -> Path | None:
+        """Write ``checkpoint.pt`` atomically (temporary file, then rename); under DDP rank 0 writes it."""
+        state = self.collect_state(fingerprint)
+        if state is None:
+            return None
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / CHECKPOINT_NAME
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".checkpoint-", suffix=".tmp")
         os.close(fd)
+        for stale in directory.glob(".checkpoint-*.tmp"):  # left by a process killed while writing
+            if stale != Path(tmp):
+                stale.unlink(missing_ok=True)
         try:
-            torch.save(self.state(fingerprint), tmp)
+            with open(tmp, "wb") as fh:
+                torch.save(state, fh)
+                fh.flush()
+                os.fsync(fh.fileno())  # on disk before the rename, so a power loss cannot leave a torn file
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

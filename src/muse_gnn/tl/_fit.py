@@ -25,6 +25,8 @@ def fit(
     lr_decoder: float | None = None,
     accelerator: str = "auto",
     devices: int | str | Sequence[int] = "auto",
+    strategy: Literal["auto", "single", "ddp"] = "auto",
+    precision: Literal["32", "bf16-mixed"] = "32",
     early_stopping: bool = False,
     checkpoint_dir: str | os.PathLike | None = None,
     allow_disjoint: bool = False,
@@ -45,8 +47,12 @@ def fit(
         ``key_added`` of the graph construction.
     n_latent, share, decoder, allow_disjoint, random_state
         Model options, see :class:`muse_gnn.MuseGNN`.
-    max_epochs, lr, lr_decoder, accelerator, devices, early_stopping, checkpoint_dir, show_progress_bar
+    early_stopping, checkpoint_dir, show_progress_bar
         Training options, see :meth:`muse_gnn.MuseGNN.train`.
+    max_epochs, lr, lr_decoder, accelerator, devices, strategy, precision
+        Training options, see :meth:`muse_gnn.MuseGNN.train`. ``devices=N`` (or ``strategy="ddp"``) trains
+        in N processes with :class:`~torch.nn.parallel.DistributedDataParallel`; under ``torchrun`` every
+        process runs this call and trains its share of the datasets (see :doc:`/distributed`).
     key_added
         Where to write the embeddings: ``adata.varm[key_added]`` (genes × n_latent, NaN rows for genes
         outside the dataset's graph) and the parameters in ``adata.uns[key_added]``.
@@ -74,6 +80,7 @@ def fit(
     )
     model.train(
         max_epochs=max_epochs, lr=lr, lr_decoder=lr_decoder, accelerator=accelerator, devices=devices,
+        strategy=strategy, precision=precision,
         early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, show_progress_bar=show_progress_bar,
         **train_kwargs,
     )

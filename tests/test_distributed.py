@@ -1,0 +1,147 @@
+"""Multi-process training (DDP over datasets): equivalence with one process, torchrun, resume."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import muse_gnn as mg
+from muse_gnn.model._distributed import launch_kind, n_processes, shard_datasets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _states_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_shard_datasets_balances_costs():
+    assert shard_datasets([4, 1, 3, 2], 2) == [0, 0, 1, 1]
+    owners = shard_datasets([10, 10, 1, 1, 1, 1], 3)
+    assert sorted(set(owners)) == [0, 1, 2]
+    with pytest.raises(ValueError, match="each process needs at least one dataset"):
+        shard_datasets([1, 2], 3)
+
+
+def test_launch_kind_and_devices(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert launch_kind("auto", "auto") == "single"
+    assert launch_kind("auto", 2) == "spawn"
+    assert launch_kind("ddp", "auto") == "spawn"
+    assert launch_kind("single", "auto") == "single"
+    assert n_processes([0, 1]) == 2
+    with pytest.raises(ValueError, match="strategy"):
+        launch_kind("fsdp", "auto")
+    with pytest.raises(ValueError, match="devices"):
+        n_processes(0)
+    with pytest.raises(TypeError):
+        n_processes(True)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert launch_kind("auto", "auto") == "rank"
+    with pytest.raises(ValueError, match="torchrun"):
+        launch_kind("single", "auto")
+
+
+def test_one_process_ddp_equals_single_process(small_collection):
+    single = mg.MuseGNN(small_collection)
+    single.train(max_epochs=4, show_progress_bar=False)
+    ddp = mg.MuseGNN(small_collection)
+    ddp.train(max_epochs=4, show_progress_bar=False, strategy="ddp", devices=1)
+    assert ddp.train_params["strategy"] == "ddp" and ddp.train_params["world_size"] == 1
+    assert _states_equal(single.module, ddp.module)
+    assert single.history.equals(ddp.history)
+    np.testing.assert_array_equal(single.joint_embedding().obsm["X_muse"], ddp.joint_embedding().obsm["X_muse"])
+
+
+def test_two_processes_follow_the_single_process_gradient(small_collection):
+    # with the dense decoder nothing is sampled per rank, so two processes take the same steps as one
+    # (exact gradients through the gather and the summed all-reduce), up to float summation order
+    single = mg.MuseGNN(small_collection, decoder="mlp")
+    single.train(max_epochs=4, show_progress_bar=False)
+    two = mg.MuseGNN(small_collection, decoder="mlp")
+    two.train(max_epochs=4, show_progress_bar=False, devices=2)
+    assert two.train_params["world_size"] == 2
+    np.testing.assert_allclose(two.history.to_numpy(), single.history.to_numpy(), rtol=1e-5)
+    sa, sb = single.module.state_dict(), two.module.state_dict()
+    for k in sa:
+        np.testing.assert_allclose(sb[k].numpy(), sa[k].numpy(), atol=1e-3, err_msg=k)
+    small = dict(small_collection)
+    two_fit = mg.tl.fit(small, max_epochs=2, devices=2, show_progress_bar=False)
+    for a in small.values():  # written once, by this process, into the caller's AnnData
+        assert np.isfinite(a.varm["X_muse"][a.var["muse_selected"].to_numpy()]).all()
+    assert two_fit.is_trained
+
+
+def test_resume_under_ddp(small_collection, tmp_path):
+    full = mg.MuseGNN(small_collection)
+    full.train(max_epochs=6, show_progress_bar=False, devices=2, checkpoint_dir=tmp_path / "a", checkpoint_every=2)
+    part = mg.MuseGNN(small_collection)
+    part.train(max_epochs=3, show_progress_bar=False, devices=2, checkpoint_dir=tmp_path / "b", checkpoint_every=2)
+    ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 3 and len(ckpt["torch_gen_ranks"]) == 2
+    resumed = mg.MuseGNN(small_collection)
+    resumed.train(max_epochs=6, show_progress_bar=False, devices=2, checkpoint_dir=tmp_path / "b", checkpoint_every=2)
+    assert _states_equal(full.module, resumed.module)
+    assert full.history.equals(resumed.history)
+
+
+def test_bf16_mixed_precision_trains(small_collection):
+    model = mg.MuseGNN(small_collection)
+    model.train(max_epochs=3, show_progress_bar=False, precision="bf16-mixed")
+    assert model.train_params["precision"] == "bf16-mixed"
+    assert np.isfinite(model.history.to_numpy()).all()
+    assert model.joint_embedding().obsm["X_muse"].dtype == np.float32
+    with pytest.raises(ValueError, match="precision"):
+        model.train(max_epochs=1, show_progress_bar=False, precision="16")
+
+
+def test_too_many_processes_is_a_clear_error(small_collection):
+    with pytest.raises(Exception, match="each process needs at least one dataset"):
+        mg.MuseGNN(small_collection).train(max_epochs=1, show_progress_bar=False, devices=4)
+
+
+def _torchrun(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture()
+def h5ad_dir(small_collection, tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    for k, a in small_collection.items():
+        a.write_h5ad(d / f"{k}.h5ad")
+    return d
+
+
+def test_torchrun_two_ranks_identical_shared_weights(h5ad_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    res = _torchrun([str(ROOT / "tests" / "scripts" / "ddp_fit.py"), str(h5ad_dir), str(out)], tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    s0 = torch.load(out / "state_rank0.pt", weights_only=True)
+    s1 = torch.load(out / "state_rank1.pt", weights_only=True)
+    assert s0.keys() == s1.keys() and all(torch.equal(s0[k], s1[k]) for k in s0)  # every weight, shared or not
+    np.testing.assert_array_equal(np.load(out / "joint_rank0.npy"), np.load(out / "joint_rank1.npy"))
+    assert sorted(p.name for p in out.glob("joint*.h5ad")) == ["joint.h5ad"]
+
+
+def test_torchrun_cli_rank_zero_writes_once(h5ad_dir, tmp_path):
+    out = tmp_path / "cli_out"
+    args = ["-m", "muse_gnn", "fit", *map(str, sorted(h5ad_dir.glob("*.h5ad"))), "--out", str(out),
+            "--max-epochs", "3", "--accelerator", "cpu"]
+    res = _torchrun(args, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("written to") == 1
+    assert (out / "joint_embedding.h5ad").is_file() and (out / "model" / "attrs.json").is_file()
+    assert (out / "checkpoints" / "checkpoint.pt").is_file()
+    shutil.rmtree(out)
