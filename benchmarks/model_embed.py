@@ -35,7 +35,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--max-epochs", type=int, default=300)
-    p.add_argument("--embed-epochs", type=int, default=200)
+    p.add_argument("--embed-epochs", type=int, default=800)
     args = p.parse_args()
     warnings.filterwarnings("ignore")
     import muse_gnn as mg

@@ -38,4 +38,6 @@ else
         --name model_scale
     run benchmarks/model_embed.py
     run benchmarks/quality.py
+    run benchmarks/scaling.py
+    run benchmarks/reliability.py
 fi

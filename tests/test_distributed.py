@@ -80,6 +80,17 @@ def test_two_processes_follow_the_single_process_gradient(small_collection):
     assert two_fit.is_trained
 
 
+def test_two_processes_several_passes_sparse_attention(small_collection):
+    # sparse attention and a small pass budget: each process splits its datasets into passes, the process with
+    # fewer passes joins the gathers with empty ones; training must neither hang nor diverge
+    model = mg.MuseGNN(small_collection, attention="sparse")
+    costs = model._dataset_costs()
+    model.train(max_epochs=8, show_progress_bar=False, devices=2, max_pass_size=min(costs))
+    h = model.history
+    assert np.isfinite(h.to_numpy()).all() and h["loss"].iloc[-1] < h["loss"].iloc[0]
+    assert np.isfinite(model.joint_embedding().obsm["X_muse"]).all()
+
+
 def test_resume_under_ddp(small_collection, tmp_path):
     full = mg.MuseGNN(small_collection)
     full.train(max_epochs=6, show_progress_bar=False, devices=2, checkpoint_dir=tmp_path / "a", checkpoint_every=2)

@@ -21,7 +21,7 @@ from ._data import GraphData, prepare_graph
 from ._distributed import DistContext, free_port, init_from_env, launch_kind, n_processes, shard_datasets
 from ._module import MuseModule
 from ._pairs import GeneIndex
-from ._trainer import CHECKPOINT_NAME, TrainConfig, Trainer
+from ._trainer import CHECKPOINT_NAME, TrainConfig, Trainer, pass_cost
 
 __all__ = ["FORMAT_VERSION", "MuseGNN"]
 
@@ -257,8 +257,10 @@ class MuseGNN:
         early_stopping_patience, early_stopping_min_delta
             See above.
         max_pass_size
-            Budget of one batched pass, in gene pairs (dense attention) or edges (sparse attention); larger
-            collections are split into several passes per epoch, their gradients accumulated.
+            Budget of one batched pass, in gene pairs: a graph of *n* genes with dense attention counts *n²*, an
+            edge with sparse attention 192 (its memory is that much larger); larger collections are split into
+            several passes per epoch, their gradients accumulated. The default, 50 million, keeps a pass near
+            2–3 GB on CPU.
         max_edges
             With ``decoder="edges"``, a graph with more edges scores a random subset of about this many (and
             as many non-edges) each epoch, so memory stays bounded for large, dense graphs.
@@ -324,13 +326,7 @@ class MuseGNN:
 
     def _dataset_costs(self) -> list[int]:
         """Cost of each dataset in a pass (as the trainer counts it), for sharding across processes."""
-        m = self.module
-        out = []
-        for g in self.graphs:
-            n = g.n_nodes
-            dense = m.attention == "dense" or (m.attention == "auto" and n <= m.dense_max_nodes)
-            out.append(n * n if dense else int(g.edge_index.shape[1]) + n)
-        return out
+        return [pass_cost(self.module, g) for g in self.graphs]
 
     def _train_here(self, cfg: TrainConfig, *, in_job: bool, accelerator: str, devices: Any,
                     checkpoint_dir: Any, deterministic: bool, show_progress_bar: bool) -> None:

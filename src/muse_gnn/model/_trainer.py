@@ -50,6 +50,20 @@ class TrainConfig:
     random_state: int = 0
 
 
+SPARSE_EDGE_COST = 192
+"""Memory of one edge with sparse (message-passing) attention, in gene pairs of dense attention (measured: about
+8 KB per edge through the four graph-transformer layers and their backward, about 45 B per gene pair)."""
+
+
+def pass_cost(module: MuseModule, graph: GraphData) -> int:
+    """Size of one dataset in a pass, in gene pairs: ``n²`` with dense attention, ``SPARSE_EDGE_COST`` per edge
+    (and node) with sparse attention, so that ``max_pass_size`` bounds memory either way."""
+    n = graph.n_nodes
+    if module.attention == "dense" or (module.attention == "auto" and n <= module.dense_max_nodes):
+        return n * n
+    return SPARSE_EDGE_COST * (int(graph.edge_index.shape[1]) + n)
+
+
 class Trainer:
     """Runs the optimisation of a :class:`MuseModule` over datasets.
 
@@ -106,7 +120,11 @@ class Trainer:
                 SharedForward(module),
                 device_ids=[device.index] if device.type == "cuda" else None,
                 process_group=dist_ctx.group,
-                find_unused_parameters=len(module.shared) > 1,  # share="group": a rank may not use every stack
+                # ranks may run different numbers of forward passes per epoch (empty passes): DDP must then do
+                # no collective in forward. Bucket rebuilding (a broadcast in forward) is off with
+                # find_unused_parameters=True, which share="group" needs anyway; no buffers to broadcast.
+                find_unused_parameters=True,
+                broadcast_buffers=False,
             )
             self.ddp.register_comm_hook(dist_ctx.group, sum_allreduce_hook)
         if config.precision not in {"32", "bf16-mixed"}:
@@ -127,12 +145,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ passes
     def _cost(self, t: int) -> int:
-        """Size of dataset ``t`` in a pass: gene pairs with dense attention, edges with sparse attention."""
-        n = self.graphs[t].n_nodes
-        m = self.module
-        if m.attention == "dense" or (m.attention == "auto" and n <= m.dense_max_nodes):
-            return n * n
-        return int(self.ei[t].shape[1]) + n
+        return pass_cost(self.module, self.graphs[t])
 
     def _plan(self, ids: list[int] | None = None) -> list[list[int]]:
         """Passes over ``ids`` (default: this trainer's datasets) within ``max_pass_size``."""

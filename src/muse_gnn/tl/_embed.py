@@ -22,7 +22,7 @@ def embed(
     *,
     name: str | None = None,
     graph_key: str | None = None,
-    max_epochs: int = 200,
+    max_epochs: int = 800,
     lr: float = 1e-3,
     lr_decoder: float | None = None,
     accelerator: str = "auto",
@@ -49,7 +49,10 @@ def embed(
     graph_key
         Its graph key (default: the model's).
     max_epochs, lr, lr_decoder, accelerator, random_state, show_progress_bar
-        Training options, as in :meth:`muse_gnn.MuseGNN.train`.
+        Training options, as in :meth:`muse_gnn.MuseGNN.train`. One epoch is one step on the new dataset
+        alone, so the default 800 epochs cost about as much as a few full-model epochs; on the simulator
+        benchmark 800 epochs reached 88 % of the retraining score where 300 reached 78 % (a higher ``lr``
+        was worse).
     key_added
         ``adata.varm`` key of the embedding (when ``inplace``).
     inplace
