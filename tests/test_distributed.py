@@ -144,6 +144,8 @@ def test_torchrun_two_ranks_identical_shared_weights(h5ad_dir, tmp_path):
     assert s0.keys() == s1.keys() and all(torch.equal(s0[k], s1[k]) for k in s0)  # every weight, shared or not
     np.testing.assert_array_equal(np.load(out / "joint_rank0.npy"), np.load(out / "joint_rank1.npy"))
     assert sorted(p.name for p in out.glob("joint*.h5ad")) == ["joint.h5ad"]
+    loaded = mg.MuseGNN.load(out / "model")
+    np.testing.assert_array_equal(loaded.joint_embedding().obsm["X_muse"], np.load(out / "joint_rank0.npy"))
 
 
 def test_torchrun_cli_rank_zero_writes_once(h5ad_dir, tmp_path):

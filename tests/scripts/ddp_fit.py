@@ -21,5 +21,6 @@ model = mg.tl.fit(adatas, max_epochs=4, strategy="ddp", show_progress_bar=False,
 rank = int(os.environ["RANK"])
 torch.save({k: v for k, v in model.module.state_dict().items()}, out / f"state_rank{rank}.pt")
 np.save(out / f"joint_rank{rank}.npy", model.joint_embedding().obsm["X_muse"])
+model.save(out / "model")  # every rank calls it, rank 0 alone writes
 if rank == 0:
     model.joint_embedding().write_h5ad(out / "joint.h5ad")

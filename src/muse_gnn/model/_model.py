@@ -569,10 +569,15 @@ class MuseGNN:
     def save(self, dir_path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Save weights, embeddings, graphs and metadata to a folder (no pickled Python objects).
 
+        In a ``torchrun`` job every process holds the same trained model; only rank 0 writes.
+
         Examples
         --------
         >>> model.save("muse_model/", overwrite=True)  # doctest: +SKIP
         """
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0:
+            logger.debug("save: rank %s of a torchrun job, rank 0 writes the model", os.environ.get("RANK"))
+            return
         path = Path(dir_path)
         if path.exists() and any(path.iterdir()) and not overwrite:
             raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True to replace it.")
