@@ -57,16 +57,16 @@ def synthetic_model(n_datasets: int, n_genes: int, *, degree: int, cells: int, d
         x = rng.standard_normal((n_genes, cells), dtype=np.float32)
         graphs.append(graph_from_arrays(f"d{t:03d}", genes, x, a, tissue=f"t{t % 4}", technology="scrna"))
     model = MuseGNN.__new__(MuseGNN)
-    model._setup(graphs, dict(graph_key="muse", n_latent=32, share="all", decoder=decoder, heads=4,
-                              attention="auto", allow_disjoint=False, random_state=seed))
+    model._setup(graphs, {"graph_key": "muse", "n_latent": 32, "share": "all", "decoder": decoder, "heads": 4,
+                              "attention": "auto", "allow_disjoint": False, "random_state": seed})
     model.adatas = {g.name: None for g in graphs}
     return model
 
 
 def child_grid(args: argparse.Namespace) -> dict:
     import torch
-
     from _common import peak_rss_mb
+
     from muse_gnn._utils import resolve_device
     from muse_gnn.model._trainer import TrainConfig, Trainer
 
@@ -153,7 +153,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--child", "grid", "--n", str(n), "--g", str(g), "--epochs",
                    str(epochs), "--degree", str(args.degree), "--cells", str(args.cells), "--accelerator",
                    args.accelerator]
-            res = subprocess.run(cmd, capture_output=True, text=True)
+            res = subprocess.run(cmd, check=False, capture_output=True, text=True)  # a failed size is reported
             if res.returncode != 0:
                 r = {"n_datasets": n, "n_genes": g, "error": res.stderr.strip().splitlines()[-1][:200]}
             else:
@@ -169,11 +169,11 @@ def main() -> None:
         print(ddp, flush=True)
     dev = info["cuda"] or "CPU"
     md = ["# Scaling: time per epoch and peak memory", "",
-          f"Synthetic graphs (about {args.degree} neighbours per gene, {args.cells} cells per dataset, datasets "
+          (f"Synthetic graphs (about {args.degree} neighbours per gene, {args.cells} cells per dataset, datasets "
           f"overlapping in 77 % of a shared vocabulary; see `benchmarks/scaling.py`), default model "
           f"(`decoder=\"edges\"`, attention dense up to 4,096 genes and sparse above, `max_pass_size=50M`). "
           f"Device: {dev}. Median of {args.epochs} epochs after one warm-up (1 epoch for T ≥ 82); each "
-          f"configuration in its own process. Machine: {info}.", "",
+          f"configuration in its own process. Machine: {info}."), "",
           "| datasets | genes | edges | passes / epoch | s / epoch | peak RSS (MB) | peak GPU (MB) |",
           "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -185,18 +185,18 @@ def main() -> None:
                   f"{r['median_epoch_s']:.2f} | {r['peak_rss_mb']:.0f} | {gpu} |")
     if ddp is not None:
         md += ["", f"## 1 vs 2 processes (DDP, gloo): {ddp['n_datasets']} datasets × {ddp['n_genes']} genes", "",
-               f"Seconds per epoch from runs of {ddp['epochs'][0]} and {ddp['epochs'][1]} epochs (start-up "
-               "removed); 2 processes run one thread each on this machine's cores.", "",
+               (f"Seconds per epoch from runs of {ddp['epochs'][0]} and {ddp['epochs'][1]} epochs (start-up "
+               "removed); 2 processes run one thread each on this machine's cores."), "",
                "| processes | s / epoch | whole `train()` call (s) | final loss (edges decoder) |",
                "|---|---|---|---|",
                f"| 1 | {ddp['epoch_s_1proc']:.3f} | {ddp['total_s_1proc']:.1f} | {ddp['edges_final_loss_1proc']:.4f} |",
                f"| 2 | {ddp['epoch_s_2proc']:.3f} | {ddp['total_s_2proc']:.1f} | {ddp['edges_final_loss_2proc']:.4f} |",
                "",
-               f"Agreement with `decoder=\"mlp\"` (same draws in 1 and 2 processes): largest parameter difference "
+               (f"Agreement with `decoder=\"mlp\"` (same draws in 1 and 2 processes): largest parameter difference "
                f"{ddp['mlp_max_param_diff']:.2e}, largest relative loss difference {ddp['mlp_max_rel_loss_diff']:.2e} "
                f"over {ddp['epochs'][1]} epochs. Peak RSS of the calling process: {ddp['peak_rss_mb_parent']:.0f} MB "
                "(the workers' own peaks are not measured: Linux carries `ru_maxrss` across `exec`, so "
-               "`RUSAGE_CHILDREN` would report the parent's)."]
+               "`RUSAGE_CHILDREN` would report the parent's).")]
     md += ["", f"Command: `python benchmarks/scaling.py {' '.join(sys.argv[1:])}`"]
     write(args.name, {"machine": info, "rows": rows, "ddp": ddp, "args": vars(args)}, "\n".join(md) + "\n")
     print("\n".join(md))
