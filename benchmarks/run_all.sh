@@ -39,5 +39,6 @@ else
     run benchmarks/model_embed.py
     run benchmarks/quality.py
     run benchmarks/scaling.py
+    run benchmarks/graph_memory.py
     run benchmarks/reliability.py
 fi
