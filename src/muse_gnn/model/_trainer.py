@@ -23,7 +23,7 @@ from ._losses import edge_bce, nt_xent, weighted_similarity
 from ._module import MuseModule, NodeBatch
 from ._pairs import GeneIndex
 
-__all__ = ["CHECKPOINT_NAME", "TrainConfig", "Trainer"]
+__all__ = ["CHECKPOINT_NAME", "SPARSE_EDGE_COST", "TrainConfig", "Trainer", "pass_cost"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOSS_TERMS = ("loss", "reconstruction", "similarity", "contrastive")
