@@ -80,6 +80,17 @@ def test_two_processes_follow_the_single_process_gradient(small_collection):
     assert two_fit.is_trained
 
 
+def test_two_processes_share_group(small_collection):
+    # one shared stack per tissue × technology: a process may own datasets of one group only, so some stacks get
+    # no gradient there (DDP runs with find_unused_parameters); the result still follows one process
+    single = mg.MuseGNN(small_collection, share="group", decoder="mlp")
+    single.train(max_epochs=3, show_progress_bar=False)
+    two = mg.MuseGNN(small_collection, share="group", decoder="mlp")
+    two.train(max_epochs=3, show_progress_bar=False, devices=2)
+    assert len(two.module.shared) == 2
+    np.testing.assert_allclose(two.history.to_numpy(), single.history.to_numpy(), rtol=1e-5)
+
+
 def test_two_processes_several_passes_sparse_attention(small_collection):
     # sparse attention and a small pass budget: each process splits its datasets into passes, the process with
     # fewer passes joins the gathers with empty ones; training must neither hang nor diverge
