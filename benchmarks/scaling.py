@@ -168,7 +168,8 @@ def main() -> None:
         ddp = json.loads(res.stdout.strip().splitlines()[-1])
         print(ddp, flush=True)
     dev = info["cuda"] or "CPU"
-    md = ["# Scaling: time per epoch and peak memory", "",
+    grid = f"{'/'.join(map(str, args.datasets))} datasets × {'/'.join(f'{g:,}' for g in args.genes)} genes"
+    md = [f"# Scaling: time per epoch and peak memory, {grid}", "",
           (f"Synthetic graphs (about {args.degree} neighbours per gene, {args.cells} cells per dataset, datasets "
           f"overlapping in 77 % of a shared vocabulary; see `benchmarks/scaling.py`), default model "
           f"(`decoder=\"edges\"`, attention dense up to 4,096 genes and sparse above, `max_pass_size=50M`). "
