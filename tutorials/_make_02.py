@@ -6,25 +6,7 @@ Run ``python tutorials/_make_02.py --execute`` to also execute it in place (nbcl
 
 from __future__ import annotations
 
-import sys
-import time
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-HERE = Path(__file__).resolve().parent
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
-
+from _nbtools import code, md, write
 
 md(r"""
 # Real data: five human datasets, four technologies, five tissues
@@ -385,19 +367,4 @@ md(r"""
   or more; training is faster on a GPU (`accelerator="auto"` uses one when present).
 """)
 
-nb = new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-OUT = HERE / "02_multitissue_real_data.ipynb"
-if "--execute" in sys.argv:
-    from nbclient import NotebookClient
-
-    start = time.perf_counter()
-    try:
-        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
-    finally:
-        print(f"executed in {time.perf_counter() - start:.0f} s")
-        nbformat.write(nb, OUT)
-else:
-    nbformat.write(nb, OUT)
-print("wrote", OUT)
+write("02_multitissue_real_data.ipynb")

@@ -6,25 +6,7 @@ Run ``python tutorials/_make_03.py --execute`` to also execute it in place (nbcl
 
 from __future__ import annotations
 
-import sys
-import time
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-HERE = Path(__file__).resolve().parent
-
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(new_code_cell(text.strip("\n")))
-
+from _nbtools import code, md, write
 
 md(r"""
 # Spatial and cross-species data
@@ -343,19 +325,4 @@ with warnings.catch_warnings():
 print({k: lung.uns["muse"]["params"][k] for k in ("flavor", "method", "n_genes", "n_edges")})
 ''')
 
-nb = new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-OUT = HERE / "03_spatial_cross_species.ipynb"
-if "--execute" in sys.argv:
-    from nbclient import NotebookClient
-
-    start = time.perf_counter()
-    try:
-        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
-    finally:
-        print(f"executed in {time.perf_counter() - start:.0f} s")
-        nbformat.write(nb, OUT)
-else:
-    nbformat.write(nb, OUT)
-print("wrote", OUT)
+write("03_spatial_cross_species.ipynb")
