@@ -134,3 +134,16 @@ def prepare_graph(adata: AnnData, name: str, *, graph_key: str = "muse") -> Grap
         technology=_label(adata, "technology"),
         species=_label(adata, "species"),
     )
+
+
+def genes_to_var(adata: AnnData, genes: pd.Index, emb: np.ndarray, name: str) -> np.ndarray:
+    """A ``varm``-shaped copy of ``emb`` (rows in graph-gene order): NaN for genes outside the graph."""
+    idx = adata.var_names.astype(str).get_indexer(genes)
+    if (idx < 0).any():
+        raise ValueError(
+            f"dataset {name!r}: {int((idx < 0).sum())} graph genes are no longer in `adata.var_names` "
+            "(renamed or removed after training); restore the names or call `model.get_embedding()`."
+        )
+    full = np.full((adata.n_vars, emb.shape[1]), np.nan, dtype=np.float32)
+    full[idx] = emb
+    return full

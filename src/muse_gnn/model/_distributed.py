@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -60,7 +60,6 @@ class DistContext:
     group: Any = None
     object_group: Any = None
     created: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def owned(self, rank: int | None = None) -> list[int]:
         """Datasets of ``rank`` (default: this process), in model order."""

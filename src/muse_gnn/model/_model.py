@@ -17,7 +17,7 @@ import torch
 from anndata import AnnData
 
 from .._utils import as_dataset_dict, logger, resolve_device
-from ._data import GraphData, prepare_graph
+from ._data import GraphData, genes_to_var, prepare_graph
 from ._distributed import DistContext, free_port, init_from_env, launch_kind, n_processes, shard_datasets
 from ._module import MuseModule
 from ._pairs import GeneIndex
@@ -314,8 +314,6 @@ class MuseGNN:
             max_edges=int(max_edges), checkpoint_every=int(checkpoint_every), precision=str(precision),
             random_state=int(self.init_params["random_state"]),
         )
-        if cfg.precision not in {"32", "bf16-mixed"}:
-            raise ValueError(f"precision must be '32' or 'bf16-mixed', got {precision!r}.")
         kind = launch_kind(strategy, devices)
         opts = {"accelerator": accelerator, "devices": devices, "checkpoint_dir": checkpoint_dir,
                 "deterministic": bool(deterministic), "show_progress_bar": show_progress_bar}
@@ -355,7 +353,7 @@ class MuseGNN:
                 if ckpt.exists():
                     try:
                         state = torch.load(ckpt, map_location=device, weights_only=True)
-                    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
+                    except Exception as err:  # any unreadable file gets the same advice
                         raise ValueError(
                             f"{ckpt} cannot be read as a MuSe-GNN checkpoint ({type(err).__name__}: {err}); delete "
                             "it or use another `checkpoint_dir`."
@@ -476,15 +474,7 @@ class MuseGNN:
             ad = self.adatas.get(g.name)
             if ad is None:
                 continue
-            full = np.full((ad.n_vars, self._embeddings[t].shape[1]), np.nan, dtype=np.float32)
-            idx = ad.var_names.astype(str).get_indexer(g.genes)
-            if (idx < 0).any():
-                raise ValueError(
-                    f"dataset {g.name!r}: {int((idx < 0).sum())} graph genes are no longer in `adata.var_names` "
-                    "(renamed or removed after training); restore the names or call `model.get_embedding()`."
-                )
-            full[idx] = self._embeddings[t]
-            ad.varm[key_added] = full
+            ad.varm[key_added] = genes_to_var(ad, g.genes, self._embeddings[t], g.name)
             ad.uns[key_added] = {"params": _h5_safe({"dataset": g.name, **self.init_params, **self.train_params})}
 
     def joint_embedding(self, *, key_added: str = "X_muse") -> AnnData:

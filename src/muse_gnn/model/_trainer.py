@@ -49,6 +49,10 @@ class TrainConfig:
     precision: str = "32"
     random_state: int = 0
 
+    def __post_init__(self) -> None:
+        if self.precision not in {"32", "bf16-mixed"}:
+            raise ValueError(f"precision must be '32' or 'bf16-mixed', got {self.precision!r}.")
+
 
 SPARSE_EDGE_COST = 192
 """Memory of one edge with sparse (message-passing) attention, in gene pairs of dense attention (measured: about
@@ -127,8 +131,6 @@ class Trainer:
                 broadcast_buffers=False,
             )
             self.ddp.register_comm_hook(dist_ctx.group, sum_allreduce_hook)
-        if config.precision not in {"32", "bf16-mixed"}:
-            raise ValueError(f"precision must be '32' or 'bf16-mixed', got {config.precision!r}.")
         self.history: dict[str, list[float]] = {k: [] for k in LOSS_TERMS}
         self.epoch = 0
         self.best, self.wait = math.inf, 0
@@ -150,17 +152,20 @@ class Trainer:
     def _plan(self, ids: list[int] | None = None) -> list[list[int]]:
         """Passes over ``ids`` (default: this trainer's datasets) within ``max_pass_size``."""
         ids = self.ids if ids is None else ids
-        edges = {t: self._cost(t) for t in ids}
-        if sum(edges.values()) <= self.cfg.max_pass_size or len(ids) == 1:
+        if sum(self._cost(t) for t in ids) <= self.cfg.max_pass_size or len(ids) == 1:
             return [list(ids)]
-        order = [ids[i] for i in self.rng.permutation(len(ids))]
+        return self._chunks([ids[i] for i in self.rng.permutation(len(ids))])
+
+    def _chunks(self, order: list[int]) -> list[list[int]]:
+        """``order`` cut greedily into consecutive passes within ``max_pass_size``."""
         passes, cur, size = [], [], 0
         for t in order:
-            if cur and size + edges[t] > self.cfg.max_pass_size:
+            cost = self._cost(t)
+            if cur and size + cost > self.cfg.max_pass_size:
                 passes.append(cur)
                 cur, size = [], 0
             cur.append(t)
-            size += edges[t]
+            size += cost
         passes.append(cur)
         return passes
 
@@ -348,15 +353,7 @@ class Trainer:
         self.module.eval()
         ids = self.ids if ids is None else ids
         out: dict[int, np.ndarray] = {}
-        plans, cur, size = [], [], 0
-        for t in ids:
-            if cur and size + self._cost(t) > self.cfg.max_pass_size:
-                plans.append(cur)
-                cur, size = [], 0
-            cur.append(t)
-            size += self._cost(t)
-        plans.append(cur)
-        for plan in plans:
+        for plan in self._chunks(list(ids)):
             nb = self.module.make_batch(plan, [self.x[t] for t in plan], [self.ei[t] for t in plan])
             z = self.module.encode(nb).float().cpu().numpy()
             for t in plan:

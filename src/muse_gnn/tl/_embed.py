@@ -8,7 +8,7 @@ from anndata import AnnData
 
 from .._utils import logger, resolve_device
 from ..model import MuseGNN
-from ..model._data import prepare_graph
+from ..model._data import genes_to_var, prepare_graph
 from ..model._losses import edge_bce, weighted_similarity
 
 __all__ = ["embed"]
@@ -163,9 +163,7 @@ def embed(
     model.adatas[name] = adata
     logger.info("embed: %s mapped (%d genes, final loss %.4f)", name, graph.n_nodes, history[-1] if history else 0)
     if inplace:
-        full = np.full((adata.n_vars, emb.shape[1]), np.nan, dtype=np.float32)
-        full[adata.var_names.get_indexer(graph.genes)] = emb
-        adata.varm[key_added] = full
+        adata.varm[key_added] = genes_to_var(adata, graph.genes, emb, name)
         adata.uns[key_added] = {"params": {"dataset": name, "mapped": True, "max_epochs": int(max_epochs),
                                            "lr": float(lr), "random_state": int(random_state)}}
     return emb
