@@ -56,7 +56,11 @@ def main() -> None:
     p.add_argument("--cells", type=int, nargs="+", default=[10_000, 50_000])
     p.add_argument("--genes", type=int, default=2000)
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--simulate", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.simulate:
+        simulate_to(Path(args.simulate[0]), int(args.simulate[1]), int(args.simulate[2]))
+        return
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return
@@ -68,9 +72,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="muse_graph_mem_"))
     for n in args.cells:
         path = tmp / f"cells_{n}.h5ad"
-        subprocess.run([sys.executable, "-c", (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                        f"from graph_memory import simulate_to; from pathlib import Path; "
-                        f"simulate_to(Path({str(path)!r}), {n}, {args.genes})")], check=True)
+        subprocess.run([sys.executable, __file__, "--simulate", str(path), str(n), str(args.genes)], check=True)
         out = subprocess.run([sys.executable, __file__, "--child", str(path), str(args.genes)], capture_output=True,
                              text=True, check=True)
         path.unlink()
