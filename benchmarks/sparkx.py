@@ -5,9 +5,12 @@ spots, three runs each, and reports the median wall time and the peak Python/num
 during a call (``tracemalloc``; the input matrix is not counted). For comparison the same process times a
 baseline laid out like the authors' R code: one pass over the counts per kernel (11 sparse products), each
 with the explicit inverse ``(EᵀHE)^{-1}`` of that kernel's centred features, then per-gene quadratic forms.
-Both give the same p-values (checked). Results go to ``benchmarks/results/sparkx.json`` and ``.md``.
+Both give the same p-values (checked). The torch pass over the counts (the GPU path) is timed too, on
+``--device`` (``cpu`` here; ``cuda`` on a GPU machine), with its largest p-value difference from numpy.
+Results go to ``benchmarks/results/<name>.json`` and ``.md`` (``--name``, default ``sparkx``).
 
-Usage: ``python benchmarks/sparkx.py [--repeats 3] [--genes 1000] [--spots 2500 5000 10000 40000]``
+Usage: ``python benchmarks/sparkx.py [--repeats 3] [--genes 1000] [--spots 2500 5000 10000 40000]
+[--device cpu|cuda] [--name sparkx]``
 """
 
 from __future__ import annotations
@@ -88,7 +91,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--genes", type=int, default=1000)
     parser.add_argument("--spots", type=int, nargs="+", default=[2500, 5000, 10000, 40000])
+    parser.add_argument("--device", default="cpu", help="device of the torch pass (cpu or cuda[:i])")
+    parser.add_argument("--name", default="sparkx", help="results file stem")
     args = parser.parse_args()
+    import torch
+
+    def run_torch(counts: sp.csr_matrix, xy: np.ndarray):
+        return sparkx_test(counts, xy, device=args.device, backend="torch")
 
     rows = []
     for n_spots in args.spots:
@@ -102,6 +111,9 @@ def main() -> None:
             max_rel = float(np.max(np.abs(ours - base[ok]) / np.maximum(base[ok], 1e-300)))
             t_med, t_all, peak = timed(lambda: sparkx_test(counts, xy), args.repeats)
             b_med, b_all, b_peak = timed(lambda: baseline_per_kernel(counts, xy), args.repeats)
+            pt = run_torch(counts, xy)["pval"].to_numpy()  # warm-up (CUDA context, kernels)
+            torch_rel = float(np.max(np.abs(pt[ok] - ours) / np.maximum(ours, 1e-300)))
+            g_med, g_all, _ = timed(lambda: run_torch(counts, xy), args.repeats)
         row = {
             "n_spots": n_spots,
             "n_genes": args.genes,
@@ -116,6 +128,10 @@ def main() -> None:
             "baseline_s_runs": [round(t, 4) for t in b_all],
             "baseline_peak_mib": round(b_peak, 1),
             "max_rel_diff_pval_vs_baseline": max_rel,
+            "torch_device": args.device,
+            "torch_s_median": round(g_med, 4),
+            "torch_s_runs": [round(t, 4) for t in g_all],
+            "max_rel_diff_pval_torch_vs_numpy": torch_rel,
             "n_padj_below_0.05": int(np.sum(res["padj"] < 0.05)),
         }
         rows.append(row)
@@ -133,32 +149,41 @@ def main() -> None:
         "machine": {
             "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
+            "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
         },
         "threads_note": "shared machine, 2 cores; BLAS threads left at their default",
         "results": rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "sparkx.json").write_text(json.dumps(out, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = [
         "# SPARK-X speed and memory",
         "",
+        f"Command: `python benchmarks/sparkx.py --repeats {args.repeats} --genes {args.genes} --spots "
+        f"{' '.join(map(str, args.spots))} --device {args.device} --name {args.name}`.",
+        "",
         f"Simulated sparse counts, {args.genes} genes, median of {args.repeats} runs; peak = tracemalloc "
         "peak of one call (input not counted). Baseline: same test laid out like the R code (one sweep over "
-        "the counts per kernel, explicit inverses); p-values agree (max relative difference in the last "
-        "column).",
+        "the counts per kernel, explicit inverses); p-values agree (largest relative difference: `max rel. diff`"
+        "). Torch: the same test with the pass over the counts in torch on "
+        f"`{args.device}`"
+        + (f" ({out['machine']['gpu']})" if out["machine"]["gpu"] else "")
+        + "; its largest relative p-value difference from the numpy path: `torch vs numpy`.",
         "",
         "| spots | nnz | input MiB | sparkx s (median) | peak MiB | time/spot vs smallest | baseline s | "
-        "baseline peak MiB | max rel. diff |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "baseline peak MiB | max rel. diff | torch s | torch vs numpy |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['n_spots']} | {r['nnz']} | {r['input_mib']} | {r['sparkx_s_median']:.3f} "
             f"| {r['sparkx_peak_mib']} | {r['time_per_spot_relative_to_smallest']} "
             f"| {r['baseline_s_median']:.3f} | {r['baseline_peak_mib']} "
-            f"| {r['max_rel_diff_pval_vs_baseline']:.1e} |"
+            f"| {r['max_rel_diff_pval_vs_baseline']:.1e} | {r['torch_s_median']:.3f} "
+            f"| {r['max_rel_diff_pval_torch_vs_numpy']:.1e} |"
         )
-    (RESULTS / "sparkx.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

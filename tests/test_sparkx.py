@@ -216,6 +216,48 @@ def test_sparse_dense_and_blocks_agree(monkeypatch: pytest.MonkeyPatch) -> None:
         pd.testing.assert_frame_equal(out, ref, rtol=1e-9, atol=1e-14)
 
 
+def test_torch_backend_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The torch pass over the counts (the GPU path, run here on the CPU) gives numpy's results."""
+    X, xy, _ = simulate(15, 40, 12, seed=5)
+    X[:, 7] = 0
+    X = np.vstack([X, np.zeros((3, X.shape[1]), dtype=X.dtype)])  # empty spots: zero rows of the basis
+    xy = np.vstack([xy, [[-4.0, 2.0], [30.0, 1.0], [5.0, 5.0]]])
+    with pytest.warns(UserWarning, match="zero counts"):
+        ref = sparkx_test(X, xy, return_kernels=True, device="cpu")
+    assert ref.attrs["device"] == "cpu"
+    monkeypatch.setattr(_sparkx, "_BLOCK_ENTRIES", 500)  # several blocks in every layout
+    for M in (X, X.astype(np.float32), sp.csr_matrix(X), sp.csc_matrix(X), sp.csr_array(X.astype(np.int32))):
+        with pytest.warns(UserWarning, match="zero counts"):
+            out = sparkx_test(M, xy, return_kernels=True, device="cpu", backend="torch")
+        pd.testing.assert_frame_equal(out, ref, rtol=1e-9, atol=1e-14)
+
+
+def test_device_arguments_are_checked() -> None:
+    X, xy, _ = simulate(10, 10, 2, seed=1)
+    with pytest.raises(ValueError, match="`device` must be 'auto', 'cpu' or 'cuda"):
+        sparkx_test(X, xy, device="tpu")
+    with pytest.raises(ValueError, match="`backend` must be"):
+        sparkx_test(X, xy, backend="cupy")
+    if not torch_cuda_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU is available"):
+            sparkx_test(X, xy, device="cuda")
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not torch_cuda_available(), reason="needs a CUDA GPU")
+def test_gpu_matches_cpu() -> None:
+    X, xy, _ = simulate(20, 50, 15, seed=2)
+    ref = sparkx_test(sp.csr_matrix(X), xy, return_kernels=True, device="cpu")
+    out = sparkx_test(sp.csr_matrix(X), xy, return_kernels=True, device="cuda")
+    assert out.attrs["device"].startswith("cuda")
+    pd.testing.assert_frame_equal(out, ref, rtol=1e-9, atol=1e-14)
+
+
 def test_untestable_genes_are_nan_and_excluded_from_adjustment() -> None:
     X, xy, _ = simulate(15, 30, 10, seed=6)
     X[:, 3] = 0

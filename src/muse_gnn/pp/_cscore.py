@@ -47,6 +47,7 @@ from scipy.special import erfc
 
 from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger
+from ._backend import ArrayBackend, resolve_backend
 
 __all__ = ["CSCoreResult", "cscore", "cscore_arrays"]
 
@@ -67,127 +68,12 @@ _SQRT1_2 = float(np.sqrt(0.5))
 
 
 # ----------------------------------------------------------------------------------------------------------
-# backends
-# ----------------------------------------------------------------------------------------------------------
-class _Backend:
-    """The few array operations the engine needs, for numpy (CPU) or torch (CPU or CUDA).
-
-    numpy and torch share the names used here (``multiply``, ``subtract``, ``reciprocal``, ``sqrt`` with
-    ``out=``, ``@``), so the block code below is written once against ``self.xp``.
-    """
-
-    def __init__(self, name: str, device: Any, dtype: Any) -> None:
-        self.name = name
-        if name == "numpy":
-            self.xp = np
-            self.device = "cpu"
-            self.f64 = np.float64
-            self.cdt = np.dtype(dtype)
-        else:
-            import torch
-
-            self.xp = torch
-            self.device = device
-            self.f64 = torch.float64
-            self.cdt = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
-
-    def empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        if self.name == "numpy":
-            return np.empty(shape, dtype=dtype)
-        return self.xp.empty(shape, dtype=dtype, device=self.device)
-
-    def asarray(self, a: np.ndarray, dtype: Any) -> Any:
-        """Host array → backend array of ``dtype`` (no copy when numpy already has it)."""
-        if self.name == "numpy":
-            return np.asarray(a, dtype=dtype)
-        torch = self.xp
-        a = np.asarray(a)
-        if not a.flags.writeable or any(st < 0 for st in a.strides):
-            a = a.copy()  # torch.from_numpy warns on read-only buffers and rejects negative strides
-        return torch.from_numpy(a).to(device=self.device, dtype=dtype)
-
-    def cast(self, a: Any, dtype: Any) -> Any:
-        if a.dtype == dtype:
-            return a
-        return a.astype(dtype) if self.name == "numpy" else a.to(dtype)
-
-    def to_numpy(self, a: Any) -> np.ndarray:
-        if self.name == "numpy":
-            return np.asarray(a, dtype=np.float64)
-        return a.detach().to("cpu", dtype=self.f64).numpy()
-
-    def rowsum(self, a: Any) -> Any:
-        """Column sums of a block (sum over cells)."""
-        if self.name == "numpy":
-            return np.einsum("ig->g", a)
-        return a.sum(0)
-
-    def dot_rows(self, v: Any, a: Any) -> Any:
-        """``v @ a`` for a cell vector ``v`` and a block ``a`` (cells × genes)."""
-        if self.name == "numpy":
-            # einsum is single-threaded but much faster than the gemv BLAS picks for a C-ordered block
-            return np.einsum("i,ig->g", v, a)
-        return v @ a
-
-    def sum_prod(self, a: Any, b: Any) -> Any:
-        """``Σ_i a_ig b_ig`` for each gene."""
-        if self.name == "numpy":
-            return np.einsum("ig,ig->g", a, b)
-        return (a * b).sum(0)
-
-    def gram(self, a: Any, out: Any | None) -> Any:
-        """``aᵀ a`` (genes × genes), added to ``out`` when given."""
-        g = a.T @ a  # numpy dispatches A.T @ A to the symmetric rank-k BLAS kernel
-        if out is None:
-            return g
-        out += g
-        return out
-
-
-def _resolve_backend(device: Any, backend: str, dtype: Any) -> _Backend:
-    if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"cscore_arrays: `dtype` must be float64 or float32, got {dtype!r}.")
-    if backend not in ("auto", "numpy", "torch"):
-        raise ValueError(f"cscore_arrays: `backend` must be 'auto', 'numpy' or 'torch', got {backend!r}.")
-    dev_str = "auto" if device is None else str(device)
-    is_cuda_req = dev_str.startswith("cuda") or dev_str == "gpu"
-    if dev_str not in ("auto", "cpu") and not is_cuda_req:
-        raise ValueError(f"cscore_arrays: `device` must be 'auto', 'cpu' or 'cuda[:i]', got {device!r}.")
-    torch_dev = None
-    if dev_str == "auto" or is_cuda_req:
-        try:
-            import torch
-
-            cuda = torch.cuda.is_available()
-        except ImportError:  # pragma: no cover - torch is a dependency
-            cuda = False
-        if is_cuda_req and not cuda:
-            raise RuntimeError(
-                f"cscore_arrays: device={device!r} was requested but no CUDA GPU is available; "
-                "use device='cpu' or 'auto'."
-            )
-        if cuda:
-            import torch
-
-            torch_dev = torch.device("cuda" if dev_str in ("auto", "gpu") else dev_str)
-    if torch_dev is not None:  # a GPU: torch does the work
-        if backend == "numpy":
-            raise ValueError("cscore_arrays: backend='numpy' runs on the CPU only; pass device='cpu'.")
-        return _Backend("torch", torch_dev, dtype)
-    if backend == "torch":
-        import torch
-
-        return _Backend("torch", torch.device("cpu"), dtype)
-    return _Backend("numpy", "cpu", dtype)
-
-
-# ----------------------------------------------------------------------------------------------------------
 # input handling
 # ----------------------------------------------------------------------------------------------------------
 class _Blocks:
     """Dense float64 row blocks (cells × selected genes) of a dense or sparse count matrix."""
 
-    def __init__(self, counts: Any, genes: np.ndarray | None, block_size: int, be: _Backend) -> None:
+    def __init__(self, counts: Any, genes: np.ndarray | None, block_size: int, be: ArrayBackend) -> None:
         if sp.issparse(counts) and genes is not None:
             # select the genes once (a sparse copy of those columns), not on every pass
             counts, genes = sp.csr_matrix(counts[:, genes]), None
@@ -239,8 +125,8 @@ class _Blocks:
         self._checked = True
 
 
-def _default_block_size(n_cells: int, n_genes: int, be: _Backend) -> int:
-    target = _BLOCK_ENTRIES_GPU if be.name == "torch" and str(be.device) != "cpu" else _BLOCK_ENTRIES_CPU
+def _default_block_size(n_cells: int, n_genes: int, be: ArrayBackend) -> int:
+    target = _BLOCK_ENTRIES_GPU if be.on_gpu else _BLOCK_ENTRIES_CPU
     return int(min(n_cells, max(_MIN_BLOCK, target // max(1, n_genes))))
 
 
@@ -325,7 +211,7 @@ def _theta_median(theta: np.ndarray) -> float:
     return float(np.median(pos))
 
 
-def _mu_pass(blocks: _Blocks, s: np.ndarray, kappa: np.ndarray, be: _Backend) -> np.ndarray:
+def _mu_pass(blocks: _Blocks, s: np.ndarray, kappa: np.ndarray, be: ArrayBackend) -> np.ndarray:
     """``μ_g = Σ_i x_ig r_ig / Σ_i s_i r_ig`` with ``r_ig = 1 / (1 + s_i κ_g)``."""
     xp = be.xp
     k = be.asarray(kappa, be.f64)
@@ -346,7 +232,7 @@ def _mu_pass(blocks: _Blocks, s: np.ndarray, kappa: np.ndarray, be: _Backend) ->
 
 
 def _sigma_pass(
-    blocks: _Blocks, s: np.ndarray, mu: np.ndarray, kappa: np.ndarray | None, be: _Backend
+    blocks: _Blocks, s: np.ndarray, mu: np.ndarray, kappa: np.ndarray | None, be: ArrayBackend
 ) -> np.ndarray:
     """``σ_gg = Σ_i q_ig ((x_ig − s_i μ_g)² − s_i μ_g) / Σ_i s_i² q_ig``.
 
@@ -387,7 +273,7 @@ def _sigma_pass(
     return num_h / den_h
 
 
-def _irls(blocks: _Blocks, s: np.ndarray, be: _Backend) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
+def _irls(blocks: _Blocks, s: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
     """μ and σ_gg by IRLS, with the reference's stopping rule; returns (μ, σ², θ̃, passes, converged)."""
     s2sum = float(np.sum(s * s))
     mu = None
@@ -575,7 +461,7 @@ def _pair_products(
     mu: np.ndarray,
     kappa: np.ndarray,
     lam: np.ndarray,
-    be: _Backend,
+    be: ArrayBackend,
     denominators: str,
 ) -> tuple[Any, Any, Any, Any]:
     """Accumulate the four genes × genes cross-products over the cell blocks.
@@ -630,7 +516,7 @@ def _cscore_engine(
     denominators: Literal["auto", "divided", "product"] = "auto",
     values_checked: bool = False,
 ) -> _EngineOutput:
-    be = _resolve_backend(device, backend, dtype)
+    be = resolve_backend(device, backend, dtype, "cscore_arrays")
     if denominators == "auto":
         denominators = "divided" if be.name == "numpy" and be.cdt == np.float64 else "product"
     elif denominators == "divided" and not (be.name == "numpy" and be.cdt == np.float64):

@@ -126,7 +126,7 @@ def _compute_graph(
         from ._sparkx import sparkx_test
 
         coords = np.asarray(adata.obsm[spatial_key], dtype=np.float64)
-        res = sparkx_test(X[:, cand], coords)
+        res = sparkx_test(X[:, cand], coords, device=device)
         pval = np.asarray(res["pval"], dtype=np.float64)
         padj = np.asarray(res["padj"], dtype=np.float64)
         order = np.lexsort((np.nan_to_num(pval, nan=np.inf), np.nan_to_num(padj, nan=np.inf)))
@@ -255,7 +255,8 @@ def coexpression_graph(
     allow_noncounts
         Accept non-integer values (gene activity, normalised data) with a warning.
     device
-        Device for the CS-CORE matrix products (``"auto"``: a GPU when present).
+        Device for the CS-CORE matrix products and the SPARK-X pass over the counts (``"auto"``: a GPU when
+        present).
     key_added
         Prefix of the outputs.
     copy

@@ -36,6 +36,7 @@ from scipy import stats
 
 from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger
+from ._backend import ArrayBackend, resolve_backend
 
 __all__ = ["sparkx", "sparkx_test"]
 
@@ -46,6 +47,8 @@ MIN_SPOTS = 20
 _SCALE_QUANTILES = (0.2, 0.4, 0.6, 0.8, 1.0)
 #: Entries (dense) or stored values (sparse) read per block of the count matrix.
 _BLOCK_ENTRIES = 1 << 20
+#: Dense float64 entries of one block on a GPU (256 MiB).
+_BLOCK_ENTRIES_GPU = 1 << 25
 #: Genes whose ``λ_G`` (centred over uncentred sum of squares) is below this are treated as constant.
 _CONSTANT_TOL = 1e-10
 
@@ -153,12 +156,16 @@ def _col_blocks(X: sp.csc_matrix) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def _gene_moments(X: Any, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gene_moments(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One pass over the counts: per-gene ``Σ y``, ``Σ y²`` and ``Uᵀ y`` (genes × basis columns).
 
-    CSR and dense matrices are read in blocks of spots (contiguous rows), CSC matrices in blocks of genes;
-    each block is converted to float64 on its own, so at most one block is copied at a time.
+    numpy: CSR and dense matrices are read in blocks of spots (contiguous rows), CSC matrices in blocks of
+    genes; each block is converted to float64 on its own, so at most one block is copied at a time. torch
+    (a GPU): the same blocks are sent to the device as they are stored (sparse blocks as CSR, densified there)
+    and the sums and products run on it.
     """
+    if be.name == "torch":
+        return _gene_moments_torch(X, basis, be)
     G = X.shape[1]
     s1 = np.zeros(G)
     s2 = np.zeros(G)
@@ -185,6 +192,49 @@ def _gene_moments(X: Any, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
             s2 += np.einsum("ij,ij->j", B, B)
             proj += B.T @ Ub
     return s1, s2, proj
+
+
+def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_gene_moments` in torch: dense float64 blocks of at most ``_BLOCK_ENTRIES_GPU`` entries."""
+    import torch
+
+    n, G = X.shape
+    f64, dev = be.f64, be.device
+    U = be.asarray(basis, f64)
+    s1 = torch.zeros(G, dtype=f64, device=dev)
+    s2 = torch.zeros(G, dtype=f64, device=dev)
+    proj = torch.zeros((G, basis.shape[1]), dtype=f64, device=dev)
+
+    def dense(block: Any) -> Any:
+        if not sp.issparse(block):
+            return be.asarray(np.asarray(block), f64)
+        block = sp.csr_matrix(block)
+        csr = torch.sparse_csr_tensor(
+            torch.from_numpy(block.indptr.astype(np.int64)),
+            torch.from_numpy(block.indices.astype(np.int64)),
+            torch.from_numpy(np.asarray(block.data, dtype=np.float64)),
+            size=block.shape,
+        )
+        return csr.to(dev).to_dense()
+
+    target = _BLOCK_ENTRIES_GPU if be.on_gpu else _BLOCK_ENTRIES
+    if sp.issparse(X) and X.format == "csc":  # blocks of genes, every spot
+        step = max(1, target // max(1, n))
+        for c0 in range(0, G, step):
+            c1 = min(G, c0 + step)
+            B = dense(X[:, c0:c1])
+            s1[c0:c1] = B.sum(0)
+            s2[c0:c1] = (B * B).sum(0)
+            proj[c0:c1] = B.T @ U
+    else:
+        step = max(1, target // max(1, G))
+        for r0 in range(0, n, step):
+            r1 = min(n, r0 + step)
+            B = dense(X[r0:r1])
+            s1 += B.sum(0)
+            s2 += (B * B).sum(0)
+            proj += B.T @ U[r0:r1]
+    return be.to_numpy(s1), be.to_numpy(s2), be.to_numpy(proj)
 
 
 def _acat(P: np.ndarray) -> np.ndarray:
@@ -215,6 +265,8 @@ def sparkx_test(
     option: Literal["mixture", "single"] = "mixture",
     gene_names: Sequence[str] | pd.Index | None = None,
     return_kernels: bool = False,
+    device: Any = None,
+    backend: Literal["auto", "numpy", "torch"] = "auto",
 ) -> pd.DataFrame:
     """SPARK-X test of spatial expression for every gene of a spots × genes count matrix.
 
@@ -242,6 +294,13 @@ def sparkx_test(
     return_kernels
         Also return the per-kernel statistics ``stat_<kernel>`` and p-values ``pval_<kernel>``
         (kernels ``projection``, ``gaus1`` … ``gaus5``, ``cos1`` … ``cos5``).
+    device
+        Where the pass over the counts runs: ``None``/``"auto"`` (a CUDA GPU when available, else the CPU),
+        ``"cpu"`` or ``"cuda[:i]"``. The kernels, the null distribution and the combination always run on the
+        CPU (they are ``spots × 22`` and ``genes × 11`` arrays).
+    backend
+        ``"auto"``: torch on a GPU, numpy on the CPU; ``"torch"`` forces torch, also on the CPU (same results
+        to rounding); ``"numpy"`` forces numpy (CPU only).
 
     Returns
     -------
@@ -281,6 +340,7 @@ def sparkx_test(
     """
     func = "sparkx_test"
     _check_option(option, func)
+    be = resolve_backend(device, backend, np.float64, func)
     if not (sp.issparse(counts) or isinstance(counts, np.ndarray)):
         counts = np.asarray(counts)
     if counts.ndim != 2:
@@ -331,7 +391,7 @@ def sparkx_test(
         full[spot_mask] = basis
         basis = full
 
-    s1, s2, proj = _gene_moments(counts, basis)
+    s1, s2, proj = _gene_moments(counts, basis, be)
     if not (np.all(np.isfinite(s2)) and np.all(np.isfinite(proj))):
         raise ValueError(f"{func}: `counts` contains NaN or infinite values; remove or impute them first.")
 
@@ -376,7 +436,7 @@ def sparkx_test(
         for k, name in enumerate(names):
             out[f"pval_{name}"] = pk[:, k]
     out.attrs.update(
-        {"n_spots_used": n_used, "kernels": names, "n_genes_tested": int(tested.sum())}
+        {"n_spots_used": n_used, "kernels": names, "n_genes_tested": int(tested.sum()), "device": str(be.device)}
     )
     logger.info(
         "sparkx: tested %d of %d genes on %d spots with %d kernels; %d at padj < 0.05.",
@@ -426,6 +486,7 @@ def sparkx(
     genes: Sequence[str] | np.ndarray | None = None,
     option: Literal["mixture", "single"] = "mixture",
     allow_noncounts: bool = False,
+    device: str = "auto",
     inplace: bool = True,
     key_added: str = "sparkx",
 ) -> pd.DataFrame | None:
@@ -449,6 +510,9 @@ def sparkx(
         ``"mixture"`` (projection + 5 Gaussian + 5 cosine kernels, the SPARK-X default) or ``"single"``.
     allow_noncounts
         Accept non-integer values (e.g. normalised data) with a warning instead of an error.
+    device
+        ``"auto"`` (a CUDA GPU when available, else the CPU), ``"cpu"`` or ``"cuda[:i]"``: where the pass over
+        the counts runs (see :func:`sparkx_test`).
     inplace
         Write the results to ``adata`` (default); otherwise return them and leave ``adata`` unchanged.
     key_added
@@ -502,7 +566,7 @@ def sparkx(
         X = X[:, gene_idx]
     check_counts(X, func, allow_noncounts=allow_noncounts)
 
-    res = sparkx_test(X, coords, option=option, gene_names=adata.var_names[gene_idx])
+    res = sparkx_test(X, coords, option=option, gene_names=adata.var_names[gene_idx], device=device)
     params = {
         "spatial_key": spatial_key,
         "layer": layer,
@@ -513,6 +577,7 @@ def sparkx(
         "n_spots_used": int(res.attrs["n_spots_used"]),
         "n_genes_tested": int(res.attrs["n_genes_tested"]),
         "adjustment": "BY",
+        "device": res.attrs["device"],
     }
     if not inplace:
         res.attrs["params"] = params
