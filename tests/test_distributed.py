@@ -169,3 +169,45 @@ def test_torchrun_cli_rank_zero_writes_once(h5ad_dir, tmp_path):
     assert (out / "joint_embedding.h5ad").is_file() and (out / "model" / "attrs.json").is_file()
     assert (out / "checkpoints" / "checkpoint.pt").is_file()
     shutil.rmtree(out)
+
+
+def test_torchrun_cli_shares_out_graph_building(small_collection, tmp_path):
+    """Under torchrun each rank builds the missing graphs of its datasets; every rank ends with all of them."""
+    import anndata as ad
+
+    data = tmp_path / "raw"
+    data.mkdir()
+    expected = {}
+    for k, a in small_collection.items():
+        raw = ad.AnnData(a.X.copy(), obs=a.obs[[]].copy(), var=a.var[[]].copy())
+        raw.write_h5ad(data / f"{k}.h5ad")
+        expected[k] = mg.pp.coexpression_graph(raw, n_top_genes=60, method="pearson", copy=True)
+    out = tmp_path / "cli_graphs"
+    args = ["-m", "muse_gnn", "fit", *map(str, sorted(data.glob("*.h5ad"))), "--out", str(out),
+            "--max-epochs", "2", "--accelerator", "cpu", "--method", "pearson", "--n-top-genes", "60"]
+    res = _torchrun(args, tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    built = sorted(line.split(": built ")[1] for line in res.stdout.splitlines() if ": built " in line)
+    assert built == ["1 of 3 missing gene graphs", "2 of 3 missing gene graphs"]  # 3 datasets over 2 ranks
+    for k, want in expected.items():
+        got = ad.read_h5ad(out / f"{k}.h5ad")
+        assert (got.varp["muse_connectivities"] != want.varp["muse_connectivities"]).nnz == 0
+        assert got.uns["muse"]["params"]["n_edges"] == want.uns["muse"]["params"]["n_edges"]
+        assert got.obsm.keys() == want.obsm.keys() and "X_muse" in got.varm
+
+
+def test_torchrun_cli_graph_failure_stops_every_rank(small_collection, tmp_path):
+    import anndata as ad
+
+    data = tmp_path / "raw"
+    data.mkdir()
+    for i, (k, a) in enumerate(small_collection.items()):
+        X = np.asarray(a.X.todense() if hasattr(a.X, "todense") else a.X, dtype=np.float32)
+        if i == 0:
+            X = X + 0.5  # not counts: that rank fails
+        ad.AnnData(X, obs=a.obs[[]].copy(), var=a.var[[]].copy()).write_h5ad(data / f"{k}.h5ad")
+    args = ["-m", "muse_gnn", "fit", *map(str, sorted(data.glob("*.h5ad"))), "--out", str(tmp_path / "o"),
+            "--max-epochs", "2", "--accelerator", "cpu", "--method", "pearson", "--n-top-genes", "60"]
+    res = _torchrun(args, tmp_path)
+    assert res.returncode != 0
+    assert res.stderr.count("building the gene graphs failed") >= 2  # raised on both ranks, nobody hangs

@@ -92,12 +92,22 @@ def _fit(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     todo = {k: v for k, v in adatas.items() if "muse_connectivities" not in v.varp}
-    if todo:
-        mg.pp.coexpression_graphs(todo, n_top_genes=args.n_top_genes, method=args.method, layer=args.layer,
-                                  allow_noncounts=args.allow_noncounts)
-    model = mg.tl.fit(adatas, max_epochs=args.max_epochs, accelerator=args.accelerator, random_state=args.seed,
-                      checkpoint_dir=out / "checkpoints", devices=args.devices, strategy=args.strategy,
-                      precision=args.precision)
+    opts = {"n_top_genes": args.n_top_genes, "method": args.method, "layer": args.layer,
+            "allow_noncounts": args.allow_noncounts}
+    created = False
+    try:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun: the ranks share out the graphs
+            created = _torchrun_graphs(todo, opts, args.accelerator)
+        elif todo:
+            mg.pp.coexpression_graphs(todo, **opts)
+        model = mg.tl.fit(adatas, max_epochs=args.max_epochs, accelerator=args.accelerator,
+                          random_state=args.seed, checkpoint_dir=out / "checkpoints", devices=args.devices,
+                          strategy=args.strategy, precision=args.precision)
+    finally:
+        if created:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 alone writes the outputs
         return 0
     model.save(out / "model", overwrite=True)
@@ -121,6 +131,53 @@ def _fit(args: argparse.Namespace) -> int:
     print(f"written to {out}/: joint_embedding.h5ad, one .h5ad per dataset (varm['X_muse']), model/, "
           "history.png, umap.png")
     return 0
+
+
+def _torchrun_graphs(todo: dict, opts: dict, accelerator: str) -> bool:
+    """Under torchrun: each rank builds the missing graphs of its share of ``todo``, then all ranks exchange them.
+
+    The datasets are shared out by size (cells × genes, largest first to the least loaded rank); graphs are
+    built on this rank's training device (its own GPU under torchrun). Initialises the default process group,
+    which training then reuses; returns whether it was created here (the caller destroys it). A failure on one
+    rank is raised on every rank, so no rank waits for the others forever.
+    """
+    import torch
+    import torch.distributed as dist
+
+    from ._utils import resolve_device
+    from .model._distributed import init_from_env, shard_datasets
+    from .pp._graph import _compute_graph, _write_graph, graph_options
+
+    device = resolve_device(accelerator, [int(os.environ.get("LOCAL_RANK", "0"))])
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    rank, world, created = init_from_env(device)
+    if not todo:
+        return created
+    names = list(todo)
+    costs = [todo[k].n_obs * todo[k].n_vars for k in names]
+    owners = shard_datasets(costs, world) if len(names) >= world else list(range(len(names)))
+    mine: dict = {}
+    error = None
+    for name, owner in zip(names, owners, strict=True):
+        if owner != rank:
+            continue
+        try:
+            mine[name] = _compute_graph(todo[name], **graph_options({**opts, "device": str(device)}, "fit"))
+        except Exception as err:  # noqa: BLE001 - sent to every rank and raised there
+            error = f"dataset {name!r}: {type(err).__name__}: {err}"
+            break
+    print(f"rank {rank}: built {len(mine)} of {len(names)} missing gene graphs", flush=True)
+    group = None if dist.get_backend() == "gloo" else dist.new_group(backend="gloo")
+    shared: list = [None] * world
+    dist.all_gather_object(shared, (mine, error), group=group)
+    errors = [e for _, e in shared if e is not None]
+    if errors:
+        raise RuntimeError("building the gene graphs failed: " + "; ".join(errors))
+    for part, _ in shared:
+        for name, result in part.items():
+            _write_graph(todo[name], result, "muse")
+    return created
 
 
 def _devices_arg(value: str) -> int | str:

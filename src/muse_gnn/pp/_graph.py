@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -302,6 +304,29 @@ def coexpression_graph(
     return target if copy else None
 
 
+def graph_options(kwargs: dict[str, Any], func: str) -> dict[str, Any]:
+    """The options of :func:`coexpression_graph` in ``kwargs``, completed with its defaults.
+
+    Raises
+    ------
+    TypeError
+        If ``kwargs`` names an option :func:`coexpression_graph` does not have.
+
+    Examples
+    --------
+    >>> graph_options({"method": "pearson"}, "f")["method"], graph_options({}, "f")["pvalue"]
+    ('pearson', 0.005)
+    """
+    params = inspect.signature(coexpression_graph).parameters
+    names = [
+        k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in ("key_added", "copy")
+    ]
+    unknown = set(kwargs) - set(names)
+    if unknown:
+        raise TypeError(f"{func}: unexpected arguments {sorted(unknown)}.")
+    return {k: kwargs.get(k, params[k].default) for k in names}
+
+
 def coexpression_graphs(
     adatas: Sequence[AnnData] | dict[str, AnnData] | Any,
     *,
@@ -339,17 +364,7 @@ def coexpression_graphs(
     from .._progress import progress_bar
 
     named = as_dataset_dict(adatas, "coexpression_graphs")
-    unknown = set(kwargs) - {
-        "n_top_genes", "flavor", "method", "pvalue", "fdr", "layer", "spatial_key", "theta",
-        "allow_noncounts", "device",
-    }
-    if unknown:
-        raise TypeError(f"coexpression_graphs: unexpected arguments {sorted(unknown)}.")
-    opts = dict(
-        n_top_genes=1000, flavor="auto", method="cscore", pvalue=0.005, fdr=None, layer=None,
-        spatial_key="spatial", theta=100.0, allow_noncounts=False, device="auto",
-    )
-    opts.update(kwargs)
+    opts = graph_options(kwargs, "coexpression_graphs")
     items = list(named.items())
     if n_jobs == 1:
         results = []
