@@ -111,3 +111,40 @@ def test_format_versions(saved, tmp_path: Path, version, match: str) -> None:
     (other / "attrs.json").write_text(json.dumps(attrs))
     with pytest.raises(ValueError, match=match):
         mg.MuseGNN.load(other)
+
+
+def test_failed_overwrite_keeps_the_previous_model(saved, tmp_path: Path, monkeypatch) -> None:
+    """`save(overwrite=True)` swaps a complete folder in: an error while writing leaves the old model."""
+    import shutil
+
+    path, model = saved
+    target = tmp_path / "model"
+    shutil.copytree(path, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", broken)  # fails after model.pt was written
+    with pytest.raises(OSError, match="disk full"):
+        model.save(target, overwrite=True)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary folder left behind
+    monkeypatch.undo()
+    model.save(target, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    np.testing.assert_array_equal(mg.MuseGNN.load(target).joint_embedding().obsm["X_muse"],
+                                  model.joint_embedding().obsm["X_muse"])
+
+
+def test_overwrite_refuses_a_folder_with_other_files(saved, tmp_path: Path) -> None:
+    path, model = saved
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not part of a saved MuseGNN model"):
+        model.save(tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    (tmp_path / "empty").mkdir()
+    model.save(tmp_path / "empty")  # an empty folder is fine without overwrite
+    assert (tmp_path / "empty" / "attrs.json").is_file()
+    with pytest.raises(NotADirectoryError):
+        model.save(tmp_path / "notes.txt")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -27,6 +29,7 @@ __all__ = ["FORMAT_VERSION", "MuseGNN"]
 
 FORMAT_VERSION = 1
 _MODEL_FILE, _ATTR_FILE, _ARRAY_FILE = "model.pt", "attrs.json", "arrays.npz"
+_SAVED_FILES = (_MODEL_FILE, _ARRAY_FILE, _ATTR_FILE)
 
 
 def _version() -> str:
@@ -559,7 +562,10 @@ class MuseGNN:
     def save(self, dir_path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Save weights, embeddings, graphs and metadata to a folder (no pickled Python objects).
 
-        In a ``torchrun`` job every process holds the same trained model; only rank 0 writes.
+        The folder is written next to ``dir_path`` first and moved into place once complete, so an error or an
+        interrupted save leaves an existing model as it was. ``overwrite=True`` replaces a saved model (it refuses
+        a folder holding other files). In a ``torchrun`` job every process holds the same trained model; only
+        rank 0 writes.
 
         Examples
         --------
@@ -569,9 +575,40 @@ class MuseGNN:
             logger.debug("save: rank %s of a torchrun job, rank 0 writes the model", os.environ.get("RANK"))
             return
         path = Path(dir_path)
-        if path.exists() and any(path.iterdir()) and not overwrite:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"{path} is a file; `save` writes a folder. Choose another path.")
+        existing = sorted(p.name for p in path.iterdir()) if path.exists() else []
+        if existing and not overwrite:
             raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True to replace it.")
-        path.mkdir(parents=True, exist_ok=True)
+        foreign = sorted(set(existing) - set(_SAVED_FILES))
+        if foreign:  # overwrite replaces the folder as a whole: never delete the user's other files
+            raise FileExistsError(
+                f"{path} holds files that are not part of a saved MuseGNN model ({foreign[:3]}); overwrite=True "
+                "only replaces a saved model. Save to another folder."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a process killed while saving
+            shutil.rmtree(stale, ignore_errors=True)
+        # everything goes to a sibling folder first and replaces `path` only once complete, so an error or a
+        # kill while saving leaves the previous model (if any) as it was
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+        try:
+            self._write_files(tmp)
+            if existing:
+                old = tmp.with_name(tmp.name.replace(".tmp-", ".old-"))
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                if path.exists():
+                    path.rmdir()  # empty
+                os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _write_files(self, path: Path) -> None:
+        """Write the three files of a saved model into the existing folder ``path`` and fsync them."""
         state = {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
         torch.save(state, path / _MODEL_FILE)
         arrays: dict[str, np.ndarray] = {}
@@ -595,6 +632,9 @@ class MuseGNN:
             "history": {k: [float(x) for x in self.history[k]] for k in self.history.columns},
         }
         (path / _ATTR_FILE).write_text(json.dumps(attrs, indent=1))
+        for name in _SAVED_FILES:  # on disk before the folder is swapped in
+            with open(path / name, "rb") as fh:
+                os.fsync(fh.fileno())
 
     @classmethod
     def load(
