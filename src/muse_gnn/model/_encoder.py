@@ -28,7 +28,8 @@ class InputLayer(nn.Module):
 
     Examples
     --------
-    >>>     >>> layer = InputLayer(50, 32)
+    >>> import torch
+    >>> layer = InputLayer(50, 32)
     >>> layer(torch.randn(10, 50), torch.tensor([[0, 1], [1, 0]])).shape
     torch.Size([10, 128])
     """
@@ -92,7 +93,8 @@ class SharedLayers(nn.Module):
 
     Examples
     --------
-    >>>     >>> shared = SharedLayers(32)
+    >>> import torch
+    >>> shared = SharedLayers(32)
     >>> shared(torch.randn(10, 128), torch.tensor([[0, 1], [1, 0]])).shape
     torch.Size([10, 32])
     """
