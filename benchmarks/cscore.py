@@ -13,7 +13,8 @@ Compared, in the same process and interleaved run by run:
 * ``naive_dense_baseline``: a straightforward dense numpy transcription of the published algorithm written
   for this benchmark (the authors' code needs numpy < 2 and is not vendored); ours must equal it;
 * the reference figures recorded with the authors' code (0.82 s median, 178 MB traced peak, 2,000 × 1,000),
-  on another machine (2 CPUs, numpy 1.26.4, OpenBLAS).
+  on another machine (2 CPUs, numpy 1.26.4, OpenBLAS);
+* ``ours_cuda`` / ``ours_cuda_sparse``: the torch path on a CUDA GPU, when one is present.
 
 Wall time: median of ``--repeats`` runs (``time.perf_counter`` around the call). Memory: one call per
 implementation in a fresh child process that loads the saved input (so the simulation does not set the
@@ -23,7 +24,7 @@ and its peak during the call (``/proc/self/status``, high-water mark reset befor
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/cscore.py [--repeats 3] [--quick]
+    PYTHONPATH=src python benchmarks/cscore.py [--repeats 3] [--quick] [--name cscore]
 """
 
 from __future__ import annotations
@@ -158,6 +159,11 @@ def _implementations(size: str) -> dict:
             return out.est, out.p_value, out.test_stat
 
         impls["ours_product_denominators"] = product
+    import torch
+
+    if torch.cuda.is_available():  # the GPU path (float64 on the device; the outputs come back to the host)
+        impls["ours_cuda"] = lambda X, S, s: cscore_arrays(X, s, device="cuda")
+        impls["ours_cuda_sparse"] = lambda X, S, s: cscore_arrays(S, s, device="cuda")
     return impls
 
 
@@ -172,7 +178,7 @@ def _child(size: str, impl: str, data_dir: str) -> None:
     """One call in a fresh process on the saved data; prints the memory figures as JSON."""
     X = np.load(Path(data_dir) / "X.npy")
     s = np.load(Path(data_dir) / "s.npy")
-    S = sp.csr_matrix(X) if impl == "ours_sparse" else None
+    S = sp.csr_matrix(X) if impl in ("ours_sparse", "ours_cuda_sparse") else None
     fn = _implementations(size)[impl]
     rss_before = _proc_status_mb("VmRSS")
     # reset the RSS high-water mark so that VmHWM is the peak during the call (Linux >= 4.0)
@@ -222,6 +228,9 @@ def _measure(size: str, repeats: int) -> dict:
     impls = _implementations(size)
     times: dict[str, list[float]] = {k: [] for k in impls}
     outputs: dict[str, tuple] = {}
+    for name, fn in impls.items():
+        if name.startswith("ours_cuda"):  # CUDA context and kernel loading: not timed
+            fn(X, S, s)
     for _ in range(repeats):
         for name, fn in impls.items():  # interleaved, so that load changes hit all implementations alike
             t0 = time.perf_counter()
@@ -315,6 +324,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="only the 2000 × 1000 case")
+    ap.add_argument("--name", default="cscore", help="results file stem (default: cscore)")
     ap.add_argument("--child", nargs=3, metavar=("SIZE", "IMPL", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -336,6 +346,7 @@ def main(argv: list[str] | None = None) -> dict:
             "torch": torch.__version__,
             "machine": platform.machine(),
             "cpu_count": os.cpu_count(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "load_average_start": load0,
             "load_average_end": round(os.getloadavg()[0], 2),
             "blas_env": {
@@ -345,8 +356,8 @@ def main(argv: list[str] | None = None) -> dict:
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cscore.json").write_text(json.dumps(out, indent=1) + "\n")
-    (RESULTS / "cscore.md").write_text(_markdown(out))
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=1) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(_markdown(out))
     print(_markdown(out))
     return out
 

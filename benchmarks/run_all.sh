@@ -40,5 +40,6 @@ else
     run benchmarks/quality.py
     run benchmarks/scaling.py
     run benchmarks/graph_memory.py
+    run benchmarks/full_training.py --max-epochs 5
     run benchmarks/reliability.py
 fi
