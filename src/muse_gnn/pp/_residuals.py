@@ -127,7 +127,7 @@ def residual_hvg(
     --------
     >>> import muse_gnn as mg
     >>> ad = next(iter(mg.datasets.simulate(n_datasets=1, n_genes=300, n_cells=(200, 200)).values()))
-    >>> mg.pp.residual_hvg(ad, n_top_genes=50)["highly_variable"].sum()
+    >>> int(mg.pp.residual_hvg(ad, n_top_genes=50)["highly_variable"].sum())
     50
     """
     import scanpy as sc

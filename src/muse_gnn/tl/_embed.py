@@ -65,7 +65,7 @@ def embed(
     >>> import muse_gnn as mg
     >>> adatas = mg.datasets.simulate(n_datasets=3, n_genes=200, n_cells=(100, 150))
     >>> mg.pp.coexpression_graphs(adatas, n_top_genes=80, method="pearson", show_progress_bar=False)
-    >>> query = adatas.pop("scrna_heart_2")
+    >>> query = adatas.pop("scrna_lung_2")
     >>> model = mg.tl.fit(adatas, max_epochs=2, show_progress_bar=False)
     >>> mg.tl.embed(model, query, max_epochs=2, show_progress_bar=False).shape
     (80, 32)
