@@ -260,3 +260,21 @@ def test_edge_subsampling_and_passes(small_collection):
     a, b = tr.embed(), tr_all.embed()
     for t in range(3):
         np.testing.assert_allclose(a[t], b[t], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_edge_index_is_the_sorted_undirected_union(fmt):
+    """Edges: every stored off-diagonal entry and its mirror, once, in (row, col) order (as np.unique gives)."""
+    from muse_gnn.model._data import _edge_index
+
+    rng = np.random.default_rng(0)
+    A = sp.random(60, 60, density=0.08, random_state=rng, format="coo")  # not symmetric, with a diagonal
+    A = sp.coo_matrix((np.r_[A.data, 0.0, 2.0], (np.r_[A.row, 3, 5], np.r_[A.col, 7, 5])), shape=A.shape)
+    pairs = {(int(r), int(c)) for r, c in zip(A.row, A.col, strict=True) if r != c}
+    pairs |= {(c, r) for r, c in pairs}
+    want = np.array(sorted(pairs)).T
+    got = _edge_index(A.asformat(fmt))
+    assert got.dtype == torch.long
+    np.testing.assert_array_equal(got.numpy(), want)
+    assert (3, 7) in pairs and (7, 3) in pairs  # an explicitly stored zero is an edge, as it was stored
+    assert _edge_index(sp.csr_matrix((4, 4))).shape == (2, 0)
