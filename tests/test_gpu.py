@@ -68,3 +68,16 @@ def test_two_gpus_share_weights(small_collection):
     model.train(max_epochs=3, accelerator="cuda", devices=2, show_progress_bar=False)
     assert model.train_params["world_size"] == 2
     assert np.isfinite(model.joint_embedding().obsm["X_muse"]).all()
+
+
+def test_resume_on_gpu_continues_the_run(small_collection, tmp_path):
+    """Checkpoints map to the GPU on load; the CUDA generator's state must go back to the CPU to be set."""
+    full = mg.MuseGNN(small_collection, random_state=0)
+    full.train(max_epochs=4, accelerator="cuda", show_progress_bar=False, deterministic=True)
+    part = mg.MuseGNN(small_collection, random_state=0)
+    part.train(max_epochs=2, accelerator="cuda", show_progress_bar=False, deterministic=True,
+               checkpoint_dir=tmp_path, checkpoint_every=1)
+    resumed = mg.MuseGNN(small_collection, random_state=0)
+    resumed.train(max_epochs=4, accelerator="cuda", show_progress_bar=False, deterministic=True,
+                  checkpoint_dir=tmp_path, checkpoint_every=1)
+    np.testing.assert_allclose(resumed.history.to_numpy(), full.history.to_numpy(), rtol=1e-5)

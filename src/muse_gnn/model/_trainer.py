@@ -446,10 +446,11 @@ class Trainer:
         rank = 0 if self.dist is None else self.dist.rank
         world = 1 if self.dist is None else self.dist.world_size
         gens = state.get("torch_gen_ranks")
+        # generator states are CPU byte tensors, also for a CUDA generator; map_location may have moved them
         if gens is not None and len(gens) == world:
-            self.gen.set_state(gens[rank])
+            self.gen.set_state(gens[rank].cpu())
         elif rank == 0:
-            self.gen.set_state(state["torch_gen"])
+            self.gen.set_state(state["torch_gen"].cpu())
         if rank == 0 and ((gens is not None and len(gens) != world) or (gens is None and world > 1)):
             logger.warning(
                 "resuming a checkpoint written by %s process(es) with %d: training goes on from the saved "
