@@ -443,12 +443,13 @@ def _knn_lisi(
     """Per-row LISI (inverse Simpson index) of ``labels`` on the Euclidean kNN of ``X``.
 
     Written by hand (no installed library computes LISI) after the definition of Korsunsky et al. (2019)
-    as used by scib-metrics ``lisi_knn``: the ``k`` nearest rows, by default *including the row itself*
-    (scib-metrics' neighbour results include the self edge; the R ``lisi`` package drops it), Gaussian
-    weights ``exp(−β d)`` on the (non-squared) Euclidean distances with β found by binary search (≤ 50
-    steps, tolerance 1e-5 on the entropy) so the perplexity of the weights equals ``perplexity``
-    (default ``floor(k / 3)``), Simpson index
-    ``Σ_label (Σ_{neighbours with that label} p)²``, LISI = 1 / Simpson.
+    as used by scib-metrics ``lisi_knn``: the ``k`` nearest rows, by default *including the row itself*, which
+    then gets weight 0 (scib-metrics' neighbour results include the self edge and ``lisi_knn`` masks it, so the
+    row counts towards ``k`` but not towards the index); ``include_self=False`` takes the ``k`` nearest other
+    rows. Gaussian weights ``exp(−β d)`` on the (non-squared) Euclidean distances with β found by binary search
+    (≤ 50 steps, tolerance 1e-5 on the entropy) so the perplexity of the weights equals ``perplexity``
+    (default ``floor(k / 3)``), Simpson index ``Σ_label (Σ_{neighbours with that label} p)²``,
+    LISI = 1 / Simpson. Checked against scib-metrics 0.5.10 in ``tests/test_metrics_paper.py``.
     """
     n = X.shape[0]
     if include_self:
@@ -465,27 +466,38 @@ def _knn_lisi(
             f"LISI perplexity must be >= 1, got {perplexity} (k = {k} neighbours); use more rows or "
             "neighbours."
         )
-    return _lisi_from_knn(dist, idx, labels, perplexity=perplexity)
+    return _lisi_from_knn(dist, idx, labels, perplexity=perplexity, exclude_self=include_self)
 
 
 def _lisi_from_knn(
-    dist: np.ndarray, idx: np.ndarray, labels: np.ndarray, *, perplexity: float, tol: float = 1e-5
+    dist: np.ndarray,
+    idx: np.ndarray,
+    labels: np.ndarray,
+    *,
+    perplexity: float,
+    tol: float = 1e-5,
+    exclude_self: bool = False,
 ) -> np.ndarray:
-    """LISI of every row from its kNN distances/indices (see :func:`_knn_lisi`); vectorised over rows."""
+    """LISI of every row from its kNN distances/indices (see :func:`_knn_lisi`); vectorised over rows.
+
+    ``exclude_self``: entries of ``idx`` equal to the row's own index get weight 0 (scib-metrics' self mask).
+    """
     codes = pd.Categorical(labels).codes.astype(np.int64)
     n_labels = int(codes.max()) + 1
+    n = dist.shape[0]
+    keep = idx != np.arange(n)[:, None] if exclude_self else np.ones(idx.shape, dtype=bool)
     # Shifting each row's distances by their minimum leaves the normalised weights and the entropy H
     # unchanged (both terms of H move by β·min and cancel) but avoids exp underflow for far neighbours.
-    D = dist - dist.min(axis=1, keepdims=True)
+    row_min = np.where(keep, dist, np.inf).min(axis=1, keepdims=True)
+    D = np.where(keep, dist - row_min, 0.0)
     log_u = np.log(perplexity)
-    n = D.shape[0]
     beta = np.ones(n)
     beta_min = np.full(n, -np.inf)
     beta_max = np.full(n, np.inf)
 
     def hbeta(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        P = np.exp(-D * b[:, None])
-        sum_p = P.sum(axis=1)  # >= 1: the closest neighbour has weight exp(0)
+        P = np.exp(-D * b[:, None]) * keep
+        sum_p = P.sum(axis=1)  # >= 1: the closest kept neighbour has weight exp(0)
         H = np.log(sum_p) + b * (D * P).sum(axis=1) / sum_p
         return H, P / sum_p[:, None]
 
@@ -782,8 +794,8 @@ def ilisi(
     """Integration LISI of the dataset labels (paper metric 3, scib ``ilisi_graph`` on an embedding).
 
     For every row, the local inverse Simpson index of the batch labels among its ``k`` Euclidean nearest
-    rows (by default the row itself included, as in scib-metrics: ``k = min(n_neighbors, n)``), with
-    Gaussian weights of perplexity ``floor(k / 3)``; the median over rows is rescaled to [0, 1] as
+    rows (as in scib-metrics: ``k = min(n_neighbors, n)`` rows counting the row itself, which gets weight 0),
+    with Gaussian weights of perplexity ``floor(k / 3)``; the median over rows is rescaled to [0, 1] as
     ``(median − 1) / (n_batches − 1)``: 1 = the datasets are perfectly mixed, 0 = fully separated.
     The LISI computation is written by hand after scib-metrics' ``lisi_knn`` definition (no installed
     package provides it).
@@ -801,8 +813,9 @@ def ilisi(
     perplexity
         Effective neighbourhood size of the Gaussian weights; default ``floor(k / 3)``.
     include_self
-        Count each row among its own neighbours (scib-metrics); ``False`` uses the
-        ``k = min(n_neighbors, n − 1)`` nearest *other* rows (as the R ``lisi`` package).
+        Count each row among its own ``k`` neighbours, with weight 0 (scib-metrics' ``ilisi_knn`` on kNN
+        results that include the self edge); ``False`` uses the ``k = min(n_neighbors, n − 1)`` nearest
+        *other* rows.
     scale
         Rescale to [0, 1]; ``False`` returns the median LISI itself (between 1 and ``n_batches``).
 
