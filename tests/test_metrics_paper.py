@@ -595,3 +595,12 @@ def test_cross_check_scib_metrics():
     dist, idx = NearestNeighbors(n_neighbors=90).fit(X).kneighbors(X)
     ref_ilisi = scib_metrics.ilisi_knn(NeighborsResults(indices=idx, distances=dist), ds)
     assert mm.ilisi(joint) == pytest.approx(float(ref_ilisi), abs=1e-3)
+    # graph connectivity on one kNN graph (15 neighbours, sparse labels so some are split)
+    from muse_gnn.metrics._paper import _graph_connectivity_arrays
+
+    dist, idx = NearestNeighbors(n_neighbors=15).fit(X).kneighbors(X)
+    nn = NeighborsResults(indices=idx, distances=dist)
+    labels = rng.choice(list("pqrstu"), size=n)
+    ref_gc = scib_metrics.graph_connectivity(nn, labels)
+    assert _graph_connectivity_arrays(nn.knn_graph_distances, labels) == pytest.approx(float(ref_gc), abs=1e-12)
+    assert ref_gc < 1.0
