@@ -13,4 +13,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ["pp", "tl", "pl", "metrics", "datasets", "io", "MuseGNN", "__version__"]
+__all__ = ["MuseGNN", "__version__", "datasets", "io", "metrics", "pl", "pp", "tl"]

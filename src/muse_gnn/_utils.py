@@ -13,11 +13,11 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 __all__ = [
-    "logger",
-    "check_adata",
-    "get_matrix",
-    "check_counts",
     "as_dataset_dict",
+    "check_adata",
+    "check_counts",
+    "get_matrix",
+    "logger",
     "resolve_device",
 ]
 
@@ -155,7 +155,7 @@ def as_dataset_dict(adatas: Any, func: str) -> dict[str, AnnData]:
     return out
 
 
-def resolve_device(accelerator: str = "auto", devices: Any = "auto") -> "torch.device":  # noqa: F821
+def resolve_device(accelerator: str = "auto", devices: Any = "auto") -> torch.device:  # noqa: F821
     """Map scvi-tools style ``accelerator``/``devices`` to a :class:`torch.device`."""
     import torch
 

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from ._simulate import SPECIES, TECHNOLOGIES, simulate, simulate_orthologs
 
-__all__ = ["simulate", "simulate_orthologs", "TECHNOLOGIES", "SPECIES"]
+__all__ = ["SPECIES", "TECHNOLOGIES", "simulate", "simulate_orthologs"]

@@ -19,7 +19,7 @@ from anndata import AnnData
 
 from muse_gnn._utils import logger
 
-__all__ = ["simulate", "simulate_orthologs", "TECHNOLOGIES", "SPECIES"]
+__all__ = ["SPECIES", "TECHNOLOGIES", "simulate", "simulate_orthologs"]
 
 #: Technologies the simulator knows.
 TECHNOLOGIES: tuple[str, ...] = ("scrna", "spatial", "scatac")

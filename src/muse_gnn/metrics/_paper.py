@@ -24,15 +24,15 @@ from sklearn.neighbors import NearestNeighbors
 from muse_gnn._utils import logger
 
 __all__ = [
+    "PAPER_METRICS",
     "asw_batch",
     "auc_graph",
-    "ilisi",
-    "graph_connectivity",
+    "average_rank",
     "common_gene_ratio",
+    "graph_connectivity",
+    "ilisi",
     "neighbor_overlap",
     "paper_metrics",
-    "average_rank",
-    "PAPER_METRICS",
 ]
 
 #: Names (and order) of the six paper metrics returned by :func:`paper_metrics`.

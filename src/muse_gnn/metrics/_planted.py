@@ -22,7 +22,7 @@ from muse_gnn._utils import logger
 
 from ._paper import _clusters, _load_joint, _unit_rows, _warn_single_dataset
 
-__all__ = ["planted_ari", "planted_nmi", "same_gene_nn_rate", "context_separation"]
+__all__ = ["context_separation", "planted_ari", "planted_nmi", "same_gene_nn_rate"]
 
 _NULL_MODULES: tuple[Any, ...] = (-1, "-1", "", "none", "None")
 

@@ -16,4 +16,4 @@ from ._history import history
 from ._sharing import module_sharing
 from ._similarity import similarity
 
-__all__ = ["embedding", "history", "similarity", "enrichment", "module_sharing"]
+__all__ = ["embedding", "enrichment", "history", "module_sharing", "similarity"]

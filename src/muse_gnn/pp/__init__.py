@@ -9,17 +9,17 @@ from ._residuals import pearson_residuals, residual_features, residual_hvg
 from ._sparkx import sparkx, sparkx_test
 
 __all__ = [
+    "CSCoreResult",
     "coexpression_graph",
     "coexpression_graphs",
-    "graph_from_edgelist",
-    "get_graph",
     "cscore",
     "cscore_arrays",
-    "CSCoreResult",
+    "get_graph",
+    "graph_from_edgelist",
+    "map_orthologs",
+    "pearson_residuals",
+    "residual_features",
+    "residual_hvg",
     "sparkx",
     "sparkx_test",
-    "pearson_residuals",
-    "residual_hvg",
-    "residual_features",
-    "map_orthologs",
 ]

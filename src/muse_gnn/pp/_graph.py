@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -17,7 +16,7 @@ from scipy import stats
 from .._utils import as_dataset_dict, check_adata, check_counts, get_matrix, logger
 from ._residuals import pearson_residuals, residual_hvg
 
-__all__ = ["coexpression_graph", "coexpression_graphs", "graph_from_edgelist", "get_graph"]
+__all__ = ["coexpression_graph", "coexpression_graphs", "get_graph", "graph_from_edgelist"]
 
 _MIN_CELLS = 20
 

@@ -9,7 +9,7 @@ from anndata import AnnData
 
 from .._utils import check_adata, check_counts, get_matrix
 
-__all__ = ["pearson_residuals", "residual_hvg", "residual_features"]
+__all__ = ["pearson_residuals", "residual_features", "residual_hvg"]
 
 
 def _column_block(X: np.ndarray | sp.spmatrix, cols: np.ndarray) -> np.ndarray:

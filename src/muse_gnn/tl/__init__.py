@@ -9,4 +9,4 @@ from ._fit import fit
 from ._modules import gene_modules, ortholog_coclustering
 from ._similar import similar_genes
 
-__all__ = ["fit", "embed", "gene_modules", "similar_genes", "enrichment", "context_shift", "ortholog_coclustering"]
+__all__ = ["context_shift", "embed", "enrichment", "fit", "gene_modules", "ortholog_coclustering", "similar_genes"]

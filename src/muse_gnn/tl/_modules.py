@@ -412,7 +412,7 @@ def ortholog_coclustering(
     res.attrs.update(
         overall_share=float(same.mean()),
         expected_share=float((fa * fb.reindex(fa.index, fill_value=0.0)).sum()),
-        n_pairs=int(len(pairs)),
+        n_pairs=len(pairs),
         species=list(species),
     )
     logger.info("%s: %d ortholog pairs, %.1f%% co-clustered (%.1f%% expected by chance)", func, len(pairs),
