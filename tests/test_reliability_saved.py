@@ -148,3 +148,6 @@ def test_overwrite_refuses_a_folder_with_other_files(saved, tmp_path: Path) -> N
     assert (tmp_path / "empty" / "attrs.json").is_file()
     with pytest.raises(NotADirectoryError):
         model.save(tmp_path / "notes.txt")
+    # the saved folder gets the usual permissions (a private temporary folder would lock out other users)
+    (tmp_path / "plain").mkdir()
+    assert (tmp_path / "empty").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
+import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -587,11 +587,14 @@ class MuseGNN:
                 "only replaces a saved model. Save to another folder."
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a process killed while saving
-            shutil.rmtree(stale, ignore_errors=True)
+        for pattern in (f".{path.name}.tmp-*", f".{path.name}.old-*"):  # left by a process killed while saving
+            for stale in path.parent.glob(pattern):
+                shutil.rmtree(stale, ignore_errors=True)
         # everything goes to a sibling folder first and replaces `path` only once complete, so an error or a
-        # kill while saving leaves the previous model (if any) as it was
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+        # kill while saving leaves the previous model (if any) as it was; mkdir (not tempfile.mkdtemp, which
+        # makes it private) gives the folder the permissions the user's umask asks for
+        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
         try:
             self._write_files(tmp)
             if existing:
