@@ -230,6 +230,16 @@ def test_torch_backend_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.warns(UserWarning, match="zero counts"):
             out = sparkx_test(M, xy, return_kernels=True, device="cpu", backend="torch")
         pd.testing.assert_frame_equal(out, ref, rtol=1e-9, atol=1e-14)
+    # a non-canonical CSR matrix (each value stored as two halves at the same position) sums its duplicates
+    C = sp.csr_matrix(X.astype(np.float64))
+    parts = [(np.r_[C.indices[a:b], C.indices[a:b]], np.r_[C.data[a:b], C.data[a:b]] / 2)
+             for a, b in zip(C.indptr[:-1], C.indptr[1:], strict=True)]
+    dup = sp.csr_matrix((np.concatenate([d for _, d in parts]), np.concatenate([i for i, _ in parts]),
+                         2 * C.indptr), shape=X.shape)
+    assert not dup.has_canonical_format
+    with pytest.warns(UserWarning, match="zero counts"):
+        out = sparkx_test(dup, xy, return_kernels=True, device="cpu", backend="torch")
+    pd.testing.assert_frame_equal(out, ref, rtol=1e-9, atol=1e-14)
 
 
 def test_device_arguments_are_checked() -> None:

@@ -209,13 +209,16 @@ def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np
         if not sp.issparse(block):
             return be.asarray(np.asarray(block), f64)
         block = sp.csr_matrix(block)
-        csr = torch.sparse_csr_tensor(
-            torch.from_numpy(block.indptr.astype(np.int64)),
-            torch.from_numpy(block.indices.astype(np.int64)),
-            torch.from_numpy(np.asarray(block.data, dtype=np.float64)),
-            size=block.shape,
+        # the stored values are scattered into a dense block on the device (duplicates summed); torch's sparse
+        # CSR tensors would do the same but warn that they are in beta
+        rows = np.repeat(np.arange(block.shape[0], dtype=np.int64), np.diff(block.indptr))
+        out = torch.zeros(block.shape, dtype=f64, device=dev)
+        out.index_put_(
+            (torch.from_numpy(rows).to(dev), torch.from_numpy(block.indices.astype(np.int64)).to(dev)),
+            torch.from_numpy(np.asarray(block.data, dtype=np.float64)).to(dev),
+            accumulate=True,
         )
-        return csr.to(dev).to_dense()
+        return out
 
     target = _BLOCK_ENTRIES_GPU if be.on_gpu else _BLOCK_ENTRIES
     if sp.issparse(X) and X.format == "csc":  # blocks of genes, every spot
