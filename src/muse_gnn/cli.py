@@ -157,13 +157,14 @@ def _torchrun_graphs(todo: dict, opts: dict, accelerator: str) -> bool:
     names = list(todo)
     costs = [todo[k].n_obs * todo[k].n_vars for k in names]
     owners = shard_datasets(costs, world) if len(names) >= world else list(range(len(names)))
+    graph_opts = graph_options({**opts, "device": str(device)}, "fit")
     mine: dict = {}
     error = None
     for name, owner in zip(names, owners, strict=True):
         if owner != rank:
             continue
         try:
-            mine[name] = _compute_graph(todo[name], **graph_options({**opts, "device": str(device)}, "fit"))
+            mine[name] = _compute_graph(todo[name], **graph_opts)
         except Exception as err:  # noqa: BLE001 - sent to every rank and raised there
             error = f"dataset {name!r}: {type(err).__name__}: {err}"
             break

@@ -11,7 +11,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ArrayBackend", "resolve_backend"]
+__all__ = ["GPU_BLOCK_ENTRIES", "ArrayBackend", "resolve_backend"]
+
+#: Target number of float64 entries of one dense working block on a GPU (256 MiB).
+GPU_BLOCK_ENTRIES = 1 << 25
 
 
 class ArrayBackend:

@@ -47,7 +47,7 @@ from scipy.special import erfc
 
 from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger
-from ._backend import ArrayBackend, resolve_backend
+from ._backend import GPU_BLOCK_ENTRIES, ArrayBackend, resolve_backend
 
 __all__ = ["CSCoreResult", "cscore", "cscore_arrays"]
 
@@ -61,8 +61,6 @@ MIN_CELLS = 20
 MANY_GENES = 5000
 #: Target number of float64 entries of one ``block_size × n_genes`` working array (CPU; 32 MiB).
 _BLOCK_ENTRIES_CPU = 1 << 22
-#: Same on a GPU (256 MiB).
-_BLOCK_ENTRIES_GPU = 1 << 25
 _MIN_BLOCK = 256
 _SQRT1_2 = float(np.sqrt(0.5))
 
@@ -126,7 +124,7 @@ class _Blocks:
 
 
 def _default_block_size(n_cells: int, n_genes: int, be: ArrayBackend) -> int:
-    target = _BLOCK_ENTRIES_GPU if be.on_gpu else _BLOCK_ENTRIES_CPU
+    target = GPU_BLOCK_ENTRIES if be.on_gpu else _BLOCK_ENTRIES_CPU
     return int(min(n_cells, max(_MIN_BLOCK, target // max(1, n_genes))))
 
 

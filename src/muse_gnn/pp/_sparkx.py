@@ -36,7 +36,7 @@ from scipy import stats
 
 from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger
-from ._backend import ArrayBackend, resolve_backend
+from ._backend import GPU_BLOCK_ENTRIES, ArrayBackend, resolve_backend
 
 __all__ = ["sparkx", "sparkx_test"]
 
@@ -47,8 +47,6 @@ MIN_SPOTS = 20
 _SCALE_QUANTILES = (0.2, 0.4, 0.6, 0.8, 1.0)
 #: Entries (dense) or stored values (sparse) read per block of the count matrix.
 _BLOCK_ENTRIES = 1 << 20
-#: Dense float64 entries of one block on a GPU (256 MiB).
-_BLOCK_ENTRIES_GPU = 1 << 25
 #: Genes whose ``λ_G`` (centred over uncentred sum of squares) is below this are treated as constant.
 _CONSTANT_TOL = 1e-10
 
@@ -195,7 +193,7 @@ def _gene_moments(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarr
 
 
 def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_gene_moments` in torch: dense float64 blocks of at most ``_BLOCK_ENTRIES_GPU`` entries."""
+    """:func:`_gene_moments` in torch: dense float64 blocks of at most ``GPU_BLOCK_ENTRIES`` entries."""
     import torch
 
     n, G = X.shape
@@ -220,7 +218,7 @@ def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np
         )
         return out
 
-    target = _BLOCK_ENTRIES_GPU if be.on_gpu else _BLOCK_ENTRIES
+    target = GPU_BLOCK_ENTRIES if be.on_gpu else _BLOCK_ENTRIES
     if sp.issparse(X) and X.format == "csc":  # blocks of genes, every spot
         step = max(1, target // max(1, n))
         for c0 in range(0, G, step):
