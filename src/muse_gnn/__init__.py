@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 # _progress first: it loads tqdm.auto without the ipywidgets warning before dependencies import it
 from . import _progress, datasets, io, metrics, pl, pp, tl  # noqa: F401
+from ._settings import settings
 from .model import MuseGNN
 
 try:
@@ -13,4 +14,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ["MuseGNN", "__version__", "datasets", "io", "metrics", "pl", "pp", "tl"]
+__all__ = ["MuseGNN", "__version__", "datasets", "io", "metrics", "pl", "pp", "settings", "tl"]
