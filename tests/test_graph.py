@@ -200,12 +200,15 @@ def test_coexpression_graphs_failure_leaves_all_unchanged(one):
 
 def test_graph_from_edgelist(one):
     g = list(one.var_names[:6])
-    edges = pd.DataFrame({"source": g[:5] + ["NOT_A_GENE"], "target": g[1:6] + [g[0]], "w": [1, 2, 3, 4, 5, 6]})
+    edges = pd.DataFrame({"source": g[:5] + ["NOT_A_GENE", g[1]], "target": g[1:6] + [g[0], g[0]]})
     with pytest.warns(UserWarning, match="1 edges"):
-        mg.pp.graph_from_edgelist(one, edges, weight="w")
+        mg.pp.graph_from_edgelist(one, edges)
     genes, adj = mg.pp.get_graph(one)
     assert list(genes) == g
-    assert adj.nnz == 10 and adj[0, 1] == 1 and adj[1, 0] == 1 and adj[4, 5] == 5
+    # binary and undirected: (g1, g0) repeats (g0, g1) and stays one edge of weight 1
+    assert adj.nnz == 10 and adj[0, 1] == 1 and adj[1, 0] == 1 and adj[4, 5] == 1
+    with pytest.raises(TypeError):  # graphs are binary: the weight option is gone
+        mg.pp.graph_from_edgelist(one, edges, weight="w")
     with pytest.raises(ValueError, match="none of"):
         mg.pp.graph_from_edgelist(one, pd.DataFrame({"source": ["x"], "target": ["y"]}))
     with pytest.raises(KeyError, match="lacks columns"):
@@ -217,3 +220,25 @@ def test_get_graph_missing(one):
         mg.pp.get_graph(one)
     with pytest.raises(KeyError, match="coexpression_graph"):
         mg.pp.residual_features(one)
+
+
+def test_edge_rule_positive_entries_only(one):
+    """An edge is a stored positive entry: explicit zeros and negative values are dropped, with a warning."""
+    import scipy.sparse as sp
+
+    from muse_gnn.model._data import prepare_graph
+
+    mg.pp.graph_from_edgelist(one, pd.DataFrame({"source": list(one.var_names[:4]), "target": list(one.var_names[1:5])}))
+    conn = sp.csr_matrix(one.varp["muse_connectivities"])
+    idx = one.var_names.get_indexer(one.var_names[:5])
+    conn[idx[0], idx[1]] = 0.0  # explicit zero, still stored
+    conn[idx[1], idx[0]] = 0.0
+    conn[idx[2], idx[3]] = -1.0  # negative weight
+    conn[idx[3], idx[2]] = -1.0
+    one.varp["muse_connectivities"] = conn
+    with pytest.warns(UserWarning, match="4 off-diagonal entries"):
+        genes, adj = mg.pp.get_graph(one)
+    assert adj.nnz == 4 and adj[0, 1] == 0 and adj[2, 3] == 0 and adj[1, 2] == 1
+    with pytest.warns(UserWarning, match="zero, negative"):
+        graph = prepare_graph(one, "d")
+    assert graph.edge_index.shape[1] == 4

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import torch
 from anndata import AnnData
 
-from ..pp._graph import get_graph
+from ..pp._graph import binary_adjacency, get_graph
 from ..pp._residuals import residual_features
 
 __all__ = ["GraphData", "graph_from_arrays", "prepare_graph"]
@@ -115,7 +115,7 @@ def graph_from_arrays(
         name=name,
         genes=genes,
         x=torch.from_numpy(x),
-        edge_index=_edge_index(adj),
+        edge_index=_edge_index(binary_adjacency(adj, func="graph_from_arrays", name=name)),
         tissue=tissue,
         technology=technology,
         species=species,

@@ -83,12 +83,24 @@ def nt_xent(anchors: Tensor, positives: Tensor, mask: Tensor, temperature: float
     return ce.sum(1) / mask.sum(1).clamp_min(1)
 
 
-def edge_bce(pos_logits: Tensor, neg_logits: Tensor, pos_group: Tensor, neg_group: Tensor, n: int) -> Tensor:
-    """Binary cross-entropy of sampled edges, averaged per graph (``(n,)``)."""
+def edge_bce(
+    pos_logits: Tensor,
+    neg_logits: Tensor,
+    pos_group: Tensor,
+    neg_group: Tensor,
+    n: int,
+    neg_weight: Tensor | None = None,
+) -> Tensor:
+    """Binary cross-entropy of sampled edges, averaged per graph (``(n,)``).
+
+    ``neg_weight`` (0 or 1 per negative) leaves out negatives that could not be drawn as true non-edges
+    (:func:`~muse_gnn.model._negatives.sample_negatives`), by weight rather than by indexing (no host sync).
+    """
     lp = F.binary_cross_entropy_with_logits(pos_logits, torch.ones_like(pos_logits), reduction="none")
     ln = F.binary_cross_entropy_with_logits(neg_logits, torch.zeros_like(neg_logits), reduction="none")
+    wn = torch.ones_like(ln) if neg_weight is None else neg_weight.to(ln.dtype)
     tot = torch.zeros(n, dtype=lp.dtype, device=lp.device)
     cnt = torch.zeros(n, dtype=lp.dtype, device=lp.device)
-    tot.index_add_(0, pos_group, lp).index_add_(0, neg_group, ln)
-    cnt.index_add_(0, pos_group, torch.ones_like(lp)).index_add_(0, neg_group, torch.ones_like(ln))
+    tot.index_add_(0, pos_group, lp).index_add_(0, neg_group, ln * wn)
+    cnt.index_add_(0, pos_group, torch.ones_like(lp)).index_add_(0, neg_group, wn)
     return tot / cnt.clamp_min(1.0)

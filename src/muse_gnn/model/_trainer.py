@@ -21,6 +21,7 @@ from ._data import GraphData
 from ._distributed import DistContext, SharedForward, gather_rows, sum_allreduce_hook
 from ._losses import edge_bce, nt_xent, weighted_similarity
 from ._module import MuseModule, NodeBatch
+from ._negatives import EdgeLookup, sample_negatives
 from ._pairs import GeneIndex
 
 __all__ = ["CHECKPOINT_NAME", "SPARSE_EDGE_COST", "TrainConfig", "Trainer", "pass_cost"]
@@ -136,6 +137,7 @@ class Trainer:
         self.best, self.wait = math.inf, 0
         self._dense: dict[int, Tensor] = {}
         self._fixed_batch: NodeBatch | None = None
+        self._fixed_lookup: EdgeLookup | None = None
 
     def _to_device(self, t: Tensor | None, pin: bool) -> Tensor:
         """Move a tensor to the training device once (through pinned memory on GPU, asynchronously)."""
@@ -187,6 +189,14 @@ class Trainer:
             return self._fixed_batch
         return self.module.make_batch(ids, [self.x[t] for t in ids], [self.ei[t] for t in ids])
 
+    def _lookup(self, nb: NodeBatch) -> EdgeLookup:
+        """Edge membership of a pass's graphs (kept for the pass of all datasets, which recurs every epoch)."""
+        if nb is self._fixed_batch:
+            if self._fixed_lookup is None:
+                self._fixed_lookup = EdgeLookup(nb.edge_index_all, nb.n_nodes)
+            return self._fixed_lookup
+        return EdgeLookup(nb.edge_index_all, nb.n_nodes)
+
     def _partners(self, ids: list[int]) -> np.ndarray:
         """A random partner for every dataset of a pass (vectorised), ``(P, 2)`` pairs."""
         n = len(ids)
@@ -216,9 +226,8 @@ class Trainer:
                 logits = self.module.decoders[f"d{t}"](zt)
                 out.append(F.binary_cross_entropy_with_logits(logits, self._dense_adj(t)))
             return torch.stack(out)
-        # sampled edges: every undirected edge once, and as many non-edges from the same graph, drawn by
-        # corrupting the tail uniformly within the graph. Written by hand: PyG's samplers draw with Python's
-        # global `random` and loop over graphs; here one vectorised draw from the trainer's own generator.
+        # sampled edges: every undirected edge once, and as many non-edges from the same graph: the tail is
+        # corrupted uniformly within the graph, redrawn where it hits an edge or the head (`sample_negatives`).
         k = len(nb.ids)
         sizes = torch.tensor([self.graphs[t].n_nodes for t in nb.ids], device=self.device)
         starts = torch.tensor([nb.offsets[t] for t in nb.ids], device=self.device)
@@ -232,14 +241,13 @@ class Trainer:
             rate = (self.cfg.max_edges / n_edges.clamp_min(1)).clamp_max(1.0)
             sub = torch.rand(pos.shape[1], generator=self.gen, device=self.device) < rate[g_pos]
             pos, g_pos = pos[:, sub], g_pos[sub]
-        r = torch.rand(pos.shape[1], generator=self.gen, device=self.device)
-        tail = starts[g_pos] + (r * sizes[g_pos]).long().clamp_max(sizes[g_pos] - 1)
+        tail, valid = sample_negatives(pos[0], starts[g_pos], sizes[g_pos], self._lookup(nb), self.gen)
         neg = torch.stack([pos[0], tail])
         scale = torch.stack([self.module.decoders[f"d{t}"].scale for t in nb.ids])
         bias = torch.stack([self.module.decoders[f"d{t}"].bias for t in nb.ids])
         lp = scale[g_pos] * (z[pos[0]] * z[pos[1]]).sum(-1) + bias[g_pos]
         ln = scale[g_pos] * (z[neg[0]] * z[neg[1]]).sum(-1) + bias[g_pos]
-        return edge_bce(lp, ln, g_pos, g_pos, k)
+        return edge_bce(lp, ln, g_pos, g_pos, k, valid)
 
     def cross_terms(self, z: Tensor, offsets: dict[int, int], pairs: np.ndarray) -> tuple[Tensor, Tensor]:
         """Per-pair similarity and contrastive losses; ``offsets[t]``: first row of dataset ``t`` in ``z``."""

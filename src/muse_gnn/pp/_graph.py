@@ -16,7 +16,7 @@ from scipy import stats
 from .._utils import as_dataset_dict, check_adata, check_counts, get_matrix, logger
 from ._residuals import pearson_residuals, residual_hvg
 
-__all__ = ["coexpression_graph", "coexpression_graphs", "get_graph", "graph_from_edgelist"]
+__all__ = ["binary_adjacency", "coexpression_graph", "coexpression_graphs", "get_graph", "graph_from_edgelist"]
 
 _MIN_CELLS = 20
 
@@ -389,7 +389,6 @@ def graph_from_edgelist(
     *,
     source: str = "source",
     target: str = "target",
-    weight: str | None = None,
     layer: str | None = None,
     theta: float = 100.0,
     allow_noncounts: bool = False,
@@ -398,16 +397,18 @@ def graph_from_edgelist(
 ) -> AnnData | None:
     """Use your own gene graph (e.g. a regulatory network) instead of CS-CORE co-expression.
 
-    The graph genes are the genes of ``adata`` that occur in ``edges``; edges are made undirected and
-    (unless ``weight`` is given) binary. Edges naming genes absent from ``adata`` are dropped and counted.
+    The graph genes are the genes of ``adata`` that occur in ``edges``; edges are made undirected and binary
+    (MuSe-GNN graphs are unweighted: the model reconstructs which pairs are linked, not how strongly; filter a
+    weighted network, e.g. ``edges[edges.weight > cutoff]``, before passing it). Edges naming genes absent from
+    ``adata`` are dropped and counted.
 
     Parameters
     ----------
     adata
         Cells × genes AnnData with counts (used for the node features at training time).
     edges
-        DataFrame with gene names in columns ``source`` and ``target`` (and optionally ``weight``).
-    source, target, weight
+        DataFrame with gene names in columns ``source`` and ``target``.
+    source, target
         Column names.
     layer, theta, allow_noncounts
         As in :func:`coexpression_graph` (stored for the node features).
@@ -435,7 +436,7 @@ def graph_from_edgelist(
     is_int = check_counts(X, func, allow_noncounts=allow_noncounts)
     if not isinstance(edges, pd.DataFrame):
         raise TypeError(f"{func}: `edges` must be a pandas DataFrame with columns {source!r}, {target!r}.")
-    missing_cols = [c for c in (source, target, weight) if c is not None and c not in edges.columns]
+    missing_cols = [c for c in (source, target) if c not in edges.columns]
     if missing_cols:
         raise KeyError(f"{func}: `edges` lacks columns {missing_cols}; it has {list(edges.columns)}.")
     pos = pd.Series(np.arange(adata.n_vars), index=adata.var_names)
@@ -453,15 +454,9 @@ def graph_from_edgelist(
     s, t = s[ok].astype(np.int64), t[ok].astype(np.int64)
     loops = s == t
     s, t = s[~loops], t[~loops]
-    if weight is not None:
-        w = np.asarray(edges[weight].to_numpy()[ok][~loops], dtype=np.float32)
-        if not np.all(np.isfinite(w)):
-            raise ValueError(f"{func}: edge weights contain NaN or infinite values.")
-    else:
-        w = np.ones(s.size, dtype=np.float32)
     n = adata.n_vars
-    # an edge listed in both directions (or twice) keeps its largest weight
-    conn = _max_dedup(sp.coo_matrix((np.r_[w, w], (np.r_[s, t], np.r_[t, s])), shape=(n, n)))
+    conn = sp.coo_matrix((np.ones(2 * s.size, dtype=np.float32), (np.r_[s, t], np.r_[t, s])), shape=(n, n)).tocsr()
+    conn.data[:] = 1.0  # an edge listed in both directions (or twice) is one edge
     selected = np.zeros(n, dtype=bool)
     selected[np.unique(np.r_[s, t])] = True
     params = {
@@ -473,7 +468,6 @@ def graph_from_edgelist(
         "clip": float(np.sqrt(adata.n_obs)),
         "integer_counts": bool(is_int),
         "allow_noncounts": bool(allow_noncounts),
-        "weighted": weight is not None,
         "n_edges": int(conn.nnz // 2),
         "n_edges_dropped": n_dropped,
     }
@@ -483,11 +477,49 @@ def graph_from_edgelist(
     return out if copy else None
 
 
-def _max_dedup(coo: sp.coo_matrix) -> sp.csr_matrix:
-    """Collapse duplicate entries of a COO matrix keeping the maximum value."""
-    df = pd.DataFrame({"r": coo.row, "c": coo.col, "v": coo.data})
-    df = df.groupby(["r", "c"], sort=False)["v"].max().reset_index()
-    return sp.csr_matrix((df["v"].to_numpy(), (df["r"].to_numpy(), df["c"].to_numpy())), shape=coo.shape)
+def binary_adjacency(adj: Any, *, func: str, name: str | None = None) -> sp.csr_matrix:
+    """The edges of a stored gene graph: stored entries with a positive value, off the diagonal, as 0/1.
+
+    The one rule for what an edge is, used by training, query mapping and the metrics alike. Explicit zeros and
+    negative or NaN values are not edges; they are dropped with a warning (a user-built graph may hold them).
+
+    Parameters
+    ----------
+    adj
+        Square adjacency (any scipy sparse format or dense array).
+    func, name
+        Function and dataset named in the warning.
+
+    Returns
+    -------
+    CSR matrix of ``float32`` ones, symmetric when ``adj``'s positive entries are.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from muse_gnn.pp._graph import binary_adjacency
+    >>> binary_adjacency(sp.csr_matrix(np.array([[1.0, 2.0], [2.0, 0.0]])), func="demo").toarray()
+    array([[0., 1.],
+           [1., 0.]], dtype=float32)
+    """
+    coo = sp.coo_matrix(adj)
+    off = coo.row != coo.col
+    keep = off & (coo.data > 0)
+    n_bad = int((off & ~(coo.data > 0)).sum())
+    if n_bad:
+        where = f" (dataset {name!r})" if name is not None else ""
+        warnings.warn(
+            f"{func}: the gene graph{where} stores {n_bad} off-diagonal entries that are zero, negative or NaN; "
+            "they are not edges and are dropped (an edge is a stored positive entry).",
+            UserWarning,
+            stacklevel=3,
+        )
+    out = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (coo.row[keep], coo.col[keep])), shape=coo.shape
+    )
+    out.sum_duplicates()
+    out.data[:] = 1.0
+    return out
 
 
 def get_graph(adata: AnnData, *, graph_key: str = "muse") -> tuple[pd.Index, sp.csr_matrix]:
@@ -502,7 +534,8 @@ def get_graph(adata: AnnData, *, graph_key: str = "muse") -> tuple[pd.Index, sp.
 
     Returns
     -------
-    ``(genes, adjacency)``.
+    ``(genes, adjacency)``: the adjacency holds a 1 for every edge (a stored positive entry off the diagonal, see
+    :func:`binary_adjacency`).
 
     Examples
     --------
@@ -520,5 +553,5 @@ def get_graph(adata: AnnData, *, graph_key: str = "muse") -> tuple[pd.Index, sp.
             f"`varp[{conn_key!r}]`); run `mg.pp.coexpression_graph(adata, key_added={graph_key!r})` first."
         )
     sel = np.flatnonzero(np.asarray(adata.var[sel_key].to_numpy(), dtype=bool))
-    conn = sp.csr_matrix(adata.varp[conn_key])
-    return adata.var_names[sel], conn[sel][:, sel].tocsr()
+    conn = sp.csr_matrix(adata.varp[conn_key])[sel][:, sel]
+    return adata.var_names[sel], binary_adjacency(conn, func="get_graph")

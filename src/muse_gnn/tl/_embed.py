@@ -10,6 +10,7 @@ from .._utils import logger, resolve_device
 from ..model import MuseGNN
 from ..model._data import genes_to_var, prepare_graph
 from ..model._losses import edge_bce, weighted_similarity
+from ..model._negatives import EdgeLookup, sample_negatives
 
 __all__ = ["embed"]
 
@@ -133,6 +134,8 @@ def embed(
         dense[ei[0], ei[1]] = 1.0
     pos = ei[:, ei[0] < ei[1]]
     zero = torch.zeros(pos.shape[1], dtype=torch.long, device=device)
+    n_nodes = torch.full_like(zero, graph.n_nodes)
+    lookup = EdgeLookup(ei, graph.n_nodes)
     module.eval()
     history = []
     for _ in progress_bar(range(int(max_epochs)), desc=f"embedding {name}", disable=not show_progress_bar):
@@ -142,9 +145,8 @@ def embed(
         if dense is not None:
             rec = torch.nn.functional.binary_cross_entropy_with_logits(dec(z), dense)
         else:
-            tail = (torch.rand(pos.shape[1], generator=gen, device=device) * graph.n_nodes).long()
-            tail = tail.clamp_max(graph.n_nodes - 1)
-            rec = edge_bce(dec(z, pos), dec(z, torch.stack([pos[0], tail])), zero, zero, 1)[0]
+            tail, valid = sample_negatives(pos[0], zero, n_nodes, lookup, gen)
+            rec = edge_bce(dec(z, pos), dec(z, torch.stack([pos[0], tail])), zero, zero, 1, valid)[0]
         loss = rec
         if partners:
             # the trained datasets' embeddings are fixed targets, so every epoch uses all of them at once
