@@ -55,12 +55,30 @@ def _edges_from_pvalues(p: np.ndarray, pvalue: float, fdr: float | None) -> np.n
     return adj | adj.T
 
 
+def _knn_edges(rho: np.ndarray, significant: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """Binary symmetric adjacency: each gene linked to its ``n_neighbors`` most positively co-expressed partners
+    among its significant pairs (union over both ends, as a kNN graph is made undirected)."""
+    n = rho.shape[0]
+    score = np.where(significant & (np.nan_to_num(rho, nan=0.0) > 0), np.nan_to_num(rho, nan=0.0), -np.inf)
+    np.fill_diagonal(score, -np.inf)
+    k = min(int(n_neighbors), n - 1)
+    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    cols = top.ravel()
+    ok = np.isfinite(score[rows, cols])
+    adj = np.zeros((n, n), dtype=bool)
+    adj[rows[ok], cols[ok]] = True
+    return adj | adj.T
+
+
 def _compute_graph(
     adata: AnnData,
     *,
     n_top_genes: int,
     flavor: str,
     method: str,
+    edge_rule: str,
+    n_neighbors: int,
     pvalue: float,
     fdr: float | None,
     layer: str | None,
@@ -76,6 +94,10 @@ def _compute_graph(
         raise ValueError(f"{func}: flavor must be 'auto', 'pearson_residuals' or 'spatial', got {flavor!r}.")
     if method not in {"cscore", "pearson"}:
         raise ValueError(f"{func}: method must be 'cscore' or 'pearson', got {method!r}.")
+    if edge_rule not in {"knn", "reference"}:
+        raise ValueError(f"{func}: edge_rule must be 'knn' or 'reference', got {edge_rule!r}.")
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer) or n_neighbors < 1:
+        raise ValueError(f"{func}: n_neighbors must be a positive integer, got {n_neighbors!r}.")
     if not 0 < pvalue < 1:
         raise ValueError(f"{func}: pvalue must be in (0, 1), got {pvalue}.")
     if fdr is not None and not 0 < fdr < 1:
@@ -152,7 +174,7 @@ def _compute_graph(
         from ._cscore import cscore_arrays
 
         try:
-            _, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device)
+            rho, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device)
         except ValueError as err:  # e.g. no gene with a positive variance estimate in a tiny dataset
             raise ValueError(
                 f"{func}: CS-CORE cannot be estimated on the {chosen.size} selected genes ({err}) "
@@ -161,7 +183,10 @@ def _compute_graph(
     else:
         feats = pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals)
         p = _pearson_pvalues(feats)
+        rho = np.nan_to_num(np.corrcoef(feats.astype(np.float64)), nan=0.0)
     adj_sub = _edges_from_pvalues(p, pvalue, fdr)
+    if edge_rule == "knn":
+        adj_sub = _knn_edges(rho, adj_sub, n_neighbors)
     rows, cols = np.nonzero(adj_sub)
     n = adata.n_vars
     conn = sp.csr_matrix(
@@ -174,6 +199,8 @@ def _compute_graph(
     params = {
         "method": method,
         "flavor": used_flavor,
+        "edge_rule": edge_rule,
+        "n_neighbors": int(n_neighbors) if edge_rule == "knn" else "None",
         "n_top_genes": int(n_top_genes),
         "n_genes": int(chosen.size),
         "pvalue": float(pvalue),
@@ -186,13 +213,16 @@ def _compute_graph(
         "allow_noncounts": bool(allow_noncounts),
         "n_edges": n_edges,
         "n_isolated": int((degree[chosen] == 0).sum()),
+        "density": float(2 * n_edges / max(chosen.size * (chosen.size - 1), 1)),
     }
     logger.info(
-        "coexpression_graph: %d genes (%s), %d edges (%s, p < %s)",
+        "coexpression_graph: %d genes (%s), %d edges, density %.3f (%s, %s, p < %s)",
         chosen.size,
         used_flavor,
         n_edges,
+        params["density"],
         method,
+        edge_rule if edge_rule == "reference" else f"{n_neighbors} nearest neighbours",
         pvalue if fdr is None else f"FDR {fdr}",
     )
     return {"conn": conn, "selected": selected, "extra_var": extra_var, "params": params}
@@ -212,6 +242,8 @@ def coexpression_graph(
     n_top_genes: int = 1000,
     flavor: Literal["auto", "pearson_residuals", "spatial"] = "auto",
     method: Literal["cscore", "pearson"] = "cscore",
+    edge_rule: Literal["knn", "reference"] = "knn",
+    n_neighbors: int = 10,
     pvalue: float = 0.005,
     fdr: float | None = None,
     layer: str | None = None,
@@ -227,8 +259,14 @@ def coexpression_graph(
     Genes: the ``n_top_genes`` genes with the highest analytic Pearson residual variance
     (:func:`scanpy.experimental.pp.highly_variable_genes`), or, for spatial data, the genes with the smallest
     SPARK-X p-values (:func:`muse_gnn.pp.sparkx`). Edges: CS-CORE co-expression (:func:`muse_gnn.pp.cscore`)
-    between the selected genes, an edge wherever the independence test gives ``p < pvalue`` (the reference,
-    binary and unsigned) or, with ``fdr``, a Benjamini–Hochberg adjusted p-value below ``fdr``.
+    between the selected genes. A pair is *significant* when the independence test gives ``p < pvalue`` or, with
+    ``fdr``, a Benjamini–Hochberg adjusted p-value below ``fdr``. With ``edge_rule="reference"`` (the paper's
+    rule, binary and unsigned) every significant pair is an edge; with ``edge_rule="knn"`` (default) each gene
+    keeps only its ``n_neighbors`` most positively co-expressed significant partners (ρ > 0), and the graph is the
+    union of these lists. The test's power grows with the number of cells, so the reference graph of a dataset of
+    thousands of cells links a large share of all pairs (27–31 % of pairs on 2,700–4,300 PBMCs); the kNN graph
+    keeps about ``n_neighbors`` to ``2 × n_neighbors`` edges per gene whatever the size (see the docs' benchmarks
+    page for how the default was chosen).
     ``method="pearson"`` uses Pearson correlation of the residuals instead (faster, less accurate for
     sparse counts). Node features are not stored; :func:`muse_gnn.pp.residual_features` recomputes them.
 
@@ -243,6 +281,11 @@ def coexpression_graph(
         ``adata.obsm[spatial_key]`` exists or ``adata.uns["technology"]`` says so.
     method
         ``"cscore"`` (reference) or ``"pearson"``.
+    edge_rule
+        ``"knn"``: the ``n_neighbors`` strongest positive significant partners of each gene; ``"reference"``:
+        every significant pair.
+    n_neighbors
+        Partners kept per gene with ``edge_rule="knn"``.
     pvalue
         Edge threshold on the co-expression p-value (reference 0.005).
     fdr
@@ -290,6 +333,8 @@ def coexpression_graph(
         n_top_genes=n_top_genes,
         flavor=flavor,
         method=method,
+        edge_rule=edge_rule,
+        n_neighbors=n_neighbors,
         pvalue=pvalue,
         fdr=fdr,
         layer=layer,
