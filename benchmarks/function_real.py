@@ -106,8 +106,29 @@ def multitissue_collection() -> dict[str, tuple[ad.AnnData, str]]:
     return out
 
 
-def build_graphs(coll: dict[str, tuple[ad.AnnData, str]], genes: int, rule: str) -> tuple[dict, dict]:
-    """Copies of the datasets with graphs under ``rule``, and per-dataset graph statistics."""
+def parse_variant(spec: str) -> dict[str, Any]:
+    """``"knn,n_comps=256"`` -> ``{"edge_rule": "knn", "n_comps": 256}`` (options of ``coexpression_graph`` or
+    ``mg.tl.fit``; integers and floats parsed)."""
+    parts = [p for p in spec.split(",") if p]
+    out: dict[str, Any] = {}
+    for p in parts:
+        if "=" not in p:
+            out["edge_rule"] = p
+            continue
+        k, v = p.split("=", 1)
+        for cast in (int, float):
+            try:
+                out[k] = cast(v)
+                break
+            except ValueError:
+                continue
+        else:
+            out[k] = None if v == "None" else v
+    return out
+
+
+def build_graphs(coll: dict[str, tuple[ad.AnnData, str]], genes: int, opts: dict[str, Any]) -> tuple[dict, dict]:
+    """Copies of the datasets with graphs built with ``opts``, and per-dataset graph statistics."""
     import muse_gnn as mg
 
     adatas, desc = {}, {}
@@ -115,8 +136,8 @@ def build_graphs(coll: dict[str, tuple[ad.AnnData, str]], genes: int, rule: str)
         a = a0.copy()
         counts = str(a.uns.get("muse_source", {}).get("values", "counts")) == "counts"
         t0 = time.perf_counter()
-        mg.pp.coexpression_graph(a, n_top_genes=min(genes, a.n_vars), method=method, edge_rule=rule,
-                                 allow_noncounts=not counts)
+        mg.pp.coexpression_graph(a, n_top_genes=min(genes, a.n_vars), method=method, allow_noncounts=not counts,
+                                 **opts)
         p = a.uns["muse"]["params"]
         desc[name] = {"cells": int(a.n_obs), "method": method, "flavor": p["flavor"], "genes": int(p["n_genes"]),
                       "edges": int(p["n_edges"]), "density": float(p["density"]),
@@ -213,66 +234,80 @@ def bootstrap(per_set: dict[str, pd.Series], ref: str, n_boot: int, seed: int = 
 
 
 # ------------------------------------------------------------------------------------------- main
-def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, log: list[str]) -> dict[str, Any]:
+GRAPH_KEYS = {"edge_rule", "n_neighbors", "pvalue", "fdr", "n_comps"}
+
+
+def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, log: list[str],
+                   res: dict[str, Any], flush: Any) -> dict[str, Any]:
+    """Every method on the default graphs, MuSe-GNN on the variants; ``res`` filled in as results come."""
     import muse_gnn as mg
     from baselines import methods, muse_joint
 
-    res: dict[str, Any] = {"graphs": {}, "per_set": {}, "train_s": {}, "shared_genes": {}}
+    res.update({"graphs": {}, "per_set": {}, "train_s": {}, "shared_genes": {}})
     base = methods(max_epochs=args.max_epochs, gae_epochs=args.gae_epochs, gene2vec_epochs=args.gene2vec_epochs,
                    only=["Gene2vec", "GAE", "VGAE"])
-    for rule in args.rules:
+    genes_ref = None
+
+    def record(key: str, seed: int, f: Any) -> None:
+        t1 = time.perf_counter()
+        v = f(seed)
+        el = time.perf_counter() - t1
+        v = v.reindex(genes_ref)  # every method on the same genes (those of the default graphs)
+        res["per_set"].setdefault(key, []).append(score(v.fillna(0.0), gmt, args.max_sets))
+        res["train_s"].setdefault(key, []).append(el)
+        log.append(f"  [{cname}] seed {seed} {key}: GO AUROC {np.nanmean(res['per_set'][key][-1]['go_auroc']):.4f}, "
+                   f"pair {np.nanmean(res['per_set'][key][-1]['pair_auroc']):.4f} ({el:.0f} s)")
+        print(log[-1], flush=True)
+        flush()
+
+    for vi, spec in enumerate(args.variants):
+        opts = parse_variant(spec)
+        gopts = {k: v for k, v in opts.items() if k in GRAPH_KEYS}
+        fopts = {k: v for k, v in opts.items() if k not in GRAPH_KEYS}
         t0 = time.perf_counter()
-        adatas, desc = build_graphs(coll, args.genes, rule)
-        res["graphs"][rule] = desc
+        adatas, desc = build_graphs(coll, args.genes, gopts)
+        res["graphs"][spec] = desc
         counts = pd.Series(np.concatenate([np.asarray(mg.pp.get_graph(a)[0]) for a in adatas.values()]))
         counts = counts.value_counts()
         genes = pd.Index(sorted(counts.index[counts.to_numpy() >= 2]))
-        res["shared_genes"][rule] = len(genes)
-        log.append(f"[{cname} / {rule}] graphs in {time.perf_counter() - t0:.0f} s; {len(genes)} genes in >= 2 "
+        if genes_ref is None:
+            genes_ref = genes
+        res["shared_genes"][spec] = len(genes)
+        log.append(f"[{cname} / {spec}] graphs in {time.perf_counter() - t0:.0f} s; {len(genes)} genes in >= 2 "
                    f"graphs; density " + ", ".join(f"{k} {v['density']:.3f}" for k, v in desc.items()))
         print(log[-1], flush=True)
-        default_rule = rule == args.rules[0]
-        runs: dict[str, Any] = {}
-        if default_rule:
-            rhos = {n: coexpression(adatas[n], coll[n][1]) for n in adatas}
-            runs[PCA_CAT] = lambda s: pca_concatenated(adatas, genes, s)
-            runs[AGG] = lambda s, rhos=rhos: aggregated_coexpression(rhos, genes, s)
+        seeds = args.seeds if vi == 0 else args.seeds[: args.variant_seeds]
+        for seed in seeds:
+            holder: dict[str, Any] = {}
+
+            def fit(s: int, holder: dict = holder) -> pd.DataFrame:
+                joint, holder["model"] = muse_joint(adatas, seed=s, max_epochs=args.max_epochs, return_model=True,
+                                                    **fopts)
+                return mean_vectors(joint, genes)
+
+            record(f"{MUSE} [{spec}]", seed, fit)
+            if vi > 0:
+                continue
+            record(f"{AGREE} [{spec}]", seed, lambda s: (lambda ge: pd.DataFrame(
+                ge.obsm["X_muse"], index=ge.obs_names.astype(str)))(holder["model"].gene_embedding()))
+            if seed == seeds[0]:
+                rhos = {n: coexpression(adatas[n], coll[n][1]) for n in adatas}
+            record(AGG, seed, lambda s: aggregated_coexpression(rhos, genes, s))
+            record(PCA_CAT, seed, lambda s: pca_concatenated(adatas, genes, s))
             for m, f in base.items():
-                runs[m] = lambda s, f=f: mean_vectors(f(adatas, s), genes)
-            runs[ABLATION] = lambda s: mean_vectors(
-                muse_joint(adatas, seed=s, max_epochs=args.max_epochs, lambda_similarity=0.0, lambda_contrast=0.0),
-                genes)
-            if not args.no_mlp:
-                runs[MLP] = lambda s: mean_vectors(muse_joint(adatas, seed=s, max_epochs=args.max_epochs,
-                                                              decoder="mlp"), genes)
-        for seed in args.seeds:
-            t1 = time.perf_counter()
-            joint, model = muse_joint(adatas, seed=seed, max_epochs=args.max_epochs, return_model=True)
-            el = time.perf_counter() - t1
-            vec = {f"{MUSE} [{rule}]": mean_vectors(joint, genes)}
-            if default_rule:
-                ge = model.gene_embedding()
-                vec[f"{AGREE} [{rule}]"] = pd.DataFrame(ge.obsm["X_muse"], index=ge.obs_names.astype(str)).loc[genes]
-            for m, v in vec.items():
-                res["per_set"].setdefault(m, []).append(score(v, gmt, args.max_sets))
-                res["train_s"].setdefault(m, []).append(el)
-            for m, f in runs.items():
-                t1 = time.perf_counter()
-                v = f(seed)
-                el = time.perf_counter() - t1
-                key = m if m in (PCA_CAT, AGG) else f"{m} [{rule}]"
-                res["per_set"].setdefault(key, []).append(score(v, gmt, args.max_sets))
-                res["train_s"].setdefault(key, []).append(el)
-            log.append(f"  seed {seed}: " + ", ".join(
-                f"{m} {np.nanmean(t[-1]['go_auroc']):.3f}" for m, t in res["per_set"].items()))
-            print(log[-1], flush=True)
+                record(f"{m} [{spec}]", seed, lambda s, f=f: mean_vectors(f(adatas, s), genes))
+            record(f"{ABLATION} [{spec}]", seed, lambda s: mean_vectors(muse_joint(
+                adatas, seed=s, max_epochs=args.max_epochs, lambda_similarity=0.0, lambda_contrast=0.0), genes))
+            if not args.no_mlp and seed in args.seeds[: args.variant_seeds]:
+                record(f"{MLP} [{spec}]", seed, lambda s: mean_vectors(
+                    muse_joint(adatas, seed=s, max_epochs=args.max_epochs, decoder="mlp"), genes))
     return res
 
 
 def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
-    ref = f"{MUSE} [{args.rules[0]}]"
-    md = [f"## {cname}", "", "Graphs (per rule): cells, genes, edges, density (share of gene pairs linked).", "",
-          "| rule | dataset | cells | graph | genes | edges | density |", "|---|---|---|---|---|---|---|"]
+    ref = f"{MUSE} [{args.variants[0]}]"
+    md = [f"## {cname}", "", "Graphs (per variant): cells, genes, edges, density (share of gene pairs linked).", "",
+          "| variant | dataset | cells | graph | genes | edges | density |", "|---|---|---|---|---|---|---|"]
     for rule, desc in res["graphs"].items():
         for n, d in desc.items():
             md.append(f"| {rule} | {n} | {d['cells']} | {d['method']} ({d['flavor']}) | {d['genes']} | {d['edges']} "
@@ -308,7 +343,11 @@ def main() -> None:
     quick = os.environ.get("QUICK", "0") not in ("", "0")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--collections", nargs="+", default=["immune", "multitissue"], choices=["immune", "multitissue"])
-    p.add_argument("--rules", nargs="+", default=["knn", "reference"], help="graph rules; the first is the default")
+    p.add_argument("--variants", nargs="+", default=["knn", "reference"],
+                   help="MuSe-GNN configurations: graph rule, then comma-separated options of coexpression_graph or "
+                        "mg.tl.fit (e.g. 'knn,n_comps=256', 'knn,lambda_similarity=0.3'); the first is the default, "
+                        "on whose graphs every method runs")
+    p.add_argument("--variant-seeds", type=int, default=1, help="seeds of the other variants (and the MLP decoder)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0] if quick else [0, 1, 2])
     p.add_argument("--genes", type=int, default=500 if quick else 2000)
     p.add_argument("--max-epochs", type=int, default=40 if quick else 300)
@@ -336,21 +375,30 @@ def main() -> None:
     md = ["# Gene function on real data: MuSe-GNN vs baselines (GO BP)", "", f"Command: `{command}`  ",
           f"Machine: {machine()}  ", f"Seeds {args.seeds}; {args.genes} genes per graph; MuSe-GNN {args.max_epochs} "
           f"epochs; GAE/VGAE {args.gae_epochs} epochs; Gene2vec {args.gene2vec_epochs} passes; {args.max_sets} GO "
-          f"BP sets; {args.n_boot} bootstrap resamples. Graph rules: {args.rules} (the first is the default: every "
-          "method runs on it; the others run MuSe-GNN only).", ""]
+          f"BP sets; {args.n_boot} bootstrap resamples. MuSe-GNN variants: {args.variants} (the first is the "
+          f"default: every method runs on its graphs and genes; the others run MuSe-GNN only, on "
+          f"{args.variant_seeds} seed(s), scored on the same genes).", ""]
     payload: dict[str, Any] = {"command": command, "args": vars(args), "collections": {}}
     log: list[str] = []
     for cname in args.collections:
         coll = immune_collection() if cname == "immune" else multitissue_collection()
         t0 = time.perf_counter()
-        res = run_collection(cname, coll, args, gmt, log)
-        part, summary = summarise(cname, res, args)
-        md += part + [f"Collection wall time: {time.perf_counter() - t0:.0f} s.", ""]
-        payload["collections"][cname] = {"graphs": res["graphs"], "shared_genes": res["shared_genes"], **summary}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{args.name}.md").write_text("\n".join(md + ["## Log", "", "```", *log, "```", ""]))
-        (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=1, default=float))
-        print("\n".join(part), flush=True)
+        res: dict[str, Any] = {}
+
+        def flush(final: bool = False, cname: str = cname, res: dict = res, t0: float = t0) -> None:
+            part, summary = summarise(cname, res, args) if res.get("per_set") else ([], {})
+            if final:
+                part += [f"Collection wall time: {time.perf_counter() - t0:.0f} s.", ""]
+            payload["collections"][cname] = {"graphs": res.get("graphs"), "shared_genes": res.get("shared_genes"),
+                                             "complete": final, **summary}
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / f"{args.name}.md").write_text("\n".join(md + part + ["## Log", "", "```", *log, "```", ""]))
+            (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=1, default=float))
+            if final:
+                md.extend(part)
+
+        run_collection(cname, coll, args, gmt, log, res, flush)
+        flush(final=True)
 
 
 if __name__ == "__main__":

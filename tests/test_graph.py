@@ -242,3 +242,48 @@ def test_edge_rule_positive_entries_only(one):
     with pytest.warns(UserWarning, match="zero, negative"):
         graph = prepare_graph(one, "d")
     assert graph.edge_index.shape[1] == 4
+
+
+def test_knn_rule_is_a_sparse_subgraph_of_the_reference(one):
+    """edge_rule='knn' keeps, per gene, its n_neighbors strongest positive significant partners: a symmetric
+    subgraph of the reference graph."""
+    ref = mg.pp.coexpression_graph(one, n_top_genes=120, method="pearson", edge_rule="reference", copy=True)
+    knn = mg.pp.coexpression_graph(one, n_top_genes=120, method="pearson", edge_rule="knn", n_neighbors=5,
+                                   copy=True)
+    _, a_ref = mg.pp.get_graph(ref)
+    genes, a_knn = mg.pp.get_graph(knn)
+    assert (a_knn != a_knn.T).nnz == 0
+    assert (a_knn.multiply(a_ref)).nnz == a_knn.nnz  # every kNN edge is a significant pair
+    assert 0 < a_knn.nnz < a_ref.nnz
+    p = knn.uns["muse"]["params"]
+    assert p["edge_rule"] == "knn" and p["n_neighbors"] == 5 and 0 < p["density"] < ref.uns["muse"]["params"]["density"]
+    with pytest.raises(ValueError, match="edge_rule"):
+        mg.pp.coexpression_graph(one, edge_rule="fdr")
+    with pytest.raises(ValueError, match="n_neighbors"):
+        mg.pp.coexpression_graph(one, n_neighbors=0)
+
+
+def test_knn_edges_pick_the_strongest_positive_partners():
+    from muse_gnn.pp._graph import _knn_edges
+
+    rho = np.array([[1.0, 0.9, 0.2, -0.95], [0.9, 1.0, 0.5, 0.1], [0.2, 0.5, 1.0, 0.3], [-0.95, 0.1, 0.3, 1.0]])
+    sig = np.ones((4, 4), dtype=bool)
+    adj = _knn_edges(rho, sig, 1)
+    # 0 -> 1, 1 -> 0, 2 -> 1, 3 -> 2 (the negative -0.95 is never chosen), union made symmetric
+    expect = {(0, 1), (1, 0), (2, 1), (1, 2), (3, 2), (2, 3)}
+    assert set(zip(*np.nonzero(adj))) == expect
+    sig[3, :] = sig[:, 3] = False  # gene 3 has no significant partner: it stays isolated
+    assert not _knn_edges(rho, sig, 1)[3].any()
+
+
+def test_n_comps_projects_the_node_features(one):
+    mg.pp.coexpression_graph(one, n_top_genes=80, method="pearson", n_comps=16)
+    assert one.uns["muse"]["params"]["n_comps"] == 16
+    x = mg.pp.residual_features(one)
+    assert x.shape == (80, 16) and x.dtype == np.float32
+    full = mg.pp.pearson_residuals(one.X, one.var["muse_selected"].to_numpy(), clip=np.sqrt(one.n_obs))
+    # the projection keeps the geometry of the top axes: its Gram matrix approximates the centred one
+    c = full - full.mean(axis=0)
+    assert np.linalg.norm(x @ x.T) <= np.linalg.norm(c @ c.T) * (1 + 1e-4)
+    with pytest.raises(ValueError, match="n_comps"):
+        mg.pp.coexpression_graph(one, n_comps=0)

@@ -81,6 +81,7 @@ def _compute_graph(
     n_neighbors: int,
     pvalue: float,
     fdr: float | None,
+    n_comps: int | None,
     layer: str | None,
     spatial_key: str,
     theta: float,
@@ -102,6 +103,8 @@ def _compute_graph(
         raise ValueError(f"{func}: pvalue must be in (0, 1), got {pvalue}.")
     if fdr is not None and not 0 < fdr < 1:
         raise ValueError(f"{func}: fdr must be in (0, 1) or None, got {fdr}.")
+    if n_comps is not None and (isinstance(n_comps, bool) or not isinstance(n_comps, int | np.integer) or n_comps < 1):
+        raise ValueError(f"{func}: n_comps must be a positive integer or None, got {n_comps!r}.")
     if int(n_top_genes) < 2:
         raise ValueError(f"{func}: n_top_genes must be at least 2, got {n_top_genes}.")
     X = get_matrix(adata, layer, func)
@@ -205,6 +208,7 @@ def _compute_graph(
         "n_genes": int(chosen.size),
         "pvalue": float(pvalue),
         "fdr": float(fdr) if fdr is not None else "None",
+        "n_comps": int(n_comps) if n_comps is not None else "None",
         "layer": layer if layer is not None else "None",
         "spatial_key": spatial_key,
         "theta": float(theta),
@@ -246,6 +250,7 @@ def coexpression_graph(
     n_neighbors: int = 10,
     pvalue: float = 0.005,
     fdr: float | None = None,
+    n_comps: int | None = None,
     layer: str | None = None,
     spatial_key: str = "spatial",
     theta: float = 100.0,
@@ -290,6 +295,10 @@ def coexpression_graph(
         Edge threshold on the co-expression p-value (reference 0.005).
     fdr
         If given, threshold on BH-adjusted p-values instead of ``pvalue``.
+    n_comps
+        Node features: the graph genes' residuals projected on their top ``n_comps`` principal axes across cells
+        (:func:`muse_gnn.pp.residual_features`); ``None`` keeps one feature per cell (the reference). Recorded in
+        the params and applied when the model recomputes the features.
     layer
         Layer with the counts; ``None`` uses ``X``.
     spatial_key
@@ -337,6 +346,7 @@ def coexpression_graph(
         n_neighbors=n_neighbors,
         pvalue=pvalue,
         fdr=fdr,
+        n_comps=n_comps,
         layer=layer,
         spatial_key=spatial_key,
         theta=theta,

@@ -9,7 +9,7 @@ from anndata import AnnData
 
 from .._utils import check_adata, check_counts, get_matrix
 
-__all__ = ["pearson_residuals", "residual_features", "residual_hvg"]
+__all__ = ["pearson_residuals", "project_features", "residual_features", "residual_hvg"]
 
 
 def _column_block(X: np.ndarray | sp.spmatrix, cols: np.ndarray) -> np.ndarray:
@@ -173,7 +173,8 @@ def residual_features(adata: AnnData, *, graph_key: str = "muse") -> np.ndarray:
     Returns
     -------
     Array of shape ``(n_graph_genes, n_cells)``, ``float32``, rows in ``adata.var_names`` order of the
-    genes flagged in ``adata.var[f"{graph_key}_selected"]``.
+    genes flagged in ``adata.var[f"{graph_key}_selected"]``; ``(n_graph_genes, n_comps)`` when the graph was built
+    with ``n_comps`` (the residual rows projected on their top principal axes, :func:`project_features`).
 
     Examples
     --------
@@ -199,4 +200,27 @@ def residual_features(adata: AnnData, *, graph_key: str = "muse") -> np.ndarray:
     data = X.data if sp.issparse(X) else np.asarray(X)
     if data.size and not np.all(np.isfinite(data)):
         raise ValueError(f"{func}: the expression matrix contains NaN or infinite values.")
-    return pearson_residuals(X, sel, theta=float(params.get("theta", 100.0)), clip=clip)
+    feats = pearson_residuals(X, sel, theta=float(params.get("theta", 100.0)), clip=clip)
+    n_comps = params.get("n_comps")
+    if n_comps in (None, "None", "") or int(n_comps) >= min(feats.shape):
+        return feats
+    return project_features(feats, int(n_comps))
+
+
+def project_features(feats: np.ndarray, n_comps: int) -> np.ndarray:
+    """Genes × ``n_comps`` scores of the genes' residual rows on their top principal axes across cells.
+
+    A fixed projection (scikit-learn's PCA, full SVD: deterministic) that makes the input width independent of the
+    number of cells; the model's input layer is linear in the features, so it loses only the residual variance
+    outside the top ``n_comps`` axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from muse_gnn.pp._residuals import project_features
+    >>> project_features(np.random.default_rng(0).normal(size=(50, 300)).astype("float32"), 10).shape
+    (50, 10)
+    """
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=n_comps, svd_solver="full").fit_transform(feats).astype(np.float32)
