@@ -20,7 +20,7 @@ from .._utils import logger
 from ._data import GraphData
 from ._distributed import DistContext, SharedForward, gather_rows, sum_allreduce_hook
 from ._losses import edge_bce, nt_xent, weighted_similarity
-from ._module import MuseModule, NodeBatch
+from ._module import DENSE_PAIRS_PER_EDGE, MuseModule, NodeBatch
 from ._negatives import EdgeLookup, sample_negatives
 from ._pairs import GeneIndex
 
@@ -64,7 +64,10 @@ def pass_cost(module: MuseModule, graph: GraphData) -> int:
     """Size of one dataset in a pass, in gene pairs: ``n²`` with dense attention, ``SPARSE_EDGE_COST`` per edge
     (and node) with sparse attention, so that ``max_pass_size`` bounds memory either way."""
     n = graph.n_nodes
-    if module.attention == "dense" or (module.attention == "auto" and n <= module.dense_max_nodes):
+    n_edges = int(graph.edge_index.shape[1])
+    if module.attention == "dense" or (
+        module.attention == "auto" and n <= module.dense_max_nodes and n_edges * DENSE_PAIRS_PER_EDGE >= n * n
+    ):
         return n * n
     return SPARSE_EDGE_COST * (int(graph.edge_index.shape[1]) + n)
 
