@@ -13,6 +13,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from ._warnings import MuseGNNWarning
+
 __all__ = [
     "as_dataset_dict",
     "check_adata",
@@ -113,7 +115,7 @@ def check_counts(X: Any, func: str, *, allow_noncounts: bool = False) -> bool:
         warnings.warn(
             f"{func}: non-integer values used as counts (allow_noncounts=True); the Poisson/NB "
             "models are only approximate for such data.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
     return is_int

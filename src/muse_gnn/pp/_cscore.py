@@ -903,7 +903,7 @@ def _validate_counts(X: Any, cols: np.ndarray | None, func: str, allow_noncounts
             is_int = check_counts(blk, func, allow_noncounts=allow_noncounts)
         else:  # already warned once about non-integer values
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", MuseGNNWarning)
                 check_counts(blk, func, allow_noncounts=allow_noncounts)
     return is_int
 
@@ -1009,7 +1009,7 @@ def cscore(
         warnings.warn(
             f"{func}: {idx.size} genes selected; the three genes × genes outputs need "
             f"{3 * 8 * idx.size**2 / 1e9:.1f} GB. Pass `genes=` (e.g. highly variable genes) to use fewer.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     all_genes = idx.size == adata.n_vars and np.array_equal(idx, np.arange(adata.n_vars))

@@ -36,6 +36,7 @@ from scipy import stats
 
 from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger, uns_params
+from .._warnings import MuseGNNWarning
 from ._backend import GPU_BLOCK_ENTRIES, ArrayBackend, resolve_backend
 
 __all__ = ["sparkx", "sparkx_test"]
@@ -389,7 +390,7 @@ def sparkx_test(
         warnings.warn(
             f"{func}: kernel(s) {dropped} are degenerate for these coordinates (constant features) and are "
             "left out of the combination.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     ranks = np.array([U.shape[1] for name, U in bases if U.shape[1] > 0])
@@ -417,7 +418,7 @@ def sparkx_test(
             parts.append(f"{int(constant.sum())} with the same value on every spot")
         warnings.warn(
             f"{func}: {' and '.join(parts)} cannot be tested; their p-values are NaN.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
 
