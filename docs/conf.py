@@ -147,7 +147,7 @@ pygments_style = "default"
 
 # -- dynamic content ---------------------------------------------------------------------------------------
 SUBPACKAGES = ("pp", "tl", "pl", "metrics", "datasets", "io")
-TOP_LEVEL = ("MuseGNN",)
+TOP_LEVEL = ("MuseGNN", "settings", "MuseGNNWarning", "ConvergenceWarning")
 _TUTORIALS_MARKER = "<!-- tutorials-toctree -->"
 _BENCHMARKS_MARKER = "<!-- benchmark-results -->"
 
@@ -274,6 +274,9 @@ def _check_api(app) -> None:
     listed = set(re.findall(r"^\s+((?:%s)\.\w+|%s)\s*$" % ("|".join(SUBPACKAGES), "|".join(TOP_LEVEL)), text,
                             flags=re.M))
     public = set(TOP_LEVEL)
+    top = {n for n in import_module("muse_gnn").__all__ if n not in SUBPACKAGES and n != "__version__"}
+    for name in sorted(top ^ public):
+        logger.warning("muse_gnn.__all__ and conf.TOP_LEVEL disagree on %s", name)
     for sub in SUBPACKAGES:
         module = import_module(f"muse_gnn.{sub}")
         public |= {f"{sub}.{name}" for name in module.__all__}

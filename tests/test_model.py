@@ -75,7 +75,7 @@ def test_checkpoint_resume_matches_uninterrupted(small_collection, tmp_path):
     resumed = mg.MuseGNN(small_collection)
     resumed.train(max_epochs=6, checkpoint_dir=tmp_path, checkpoint_every=2, show_progress_bar=False)
     assert len(resumed.history) == 6
-    for (k, v), (k2, v2) in zip(full.module.state_dict().items(), resumed.module.state_dict().items()):
+    for (k, v), (k2, v2) in zip(full.module.state_dict().items(), resumed.module.state_dict().items(), strict=True):
         assert k == k2
         torch.testing.assert_close(v, v2, rtol=0, atol=0)
     pd.testing.assert_frame_equal(full.history, resumed.history)
@@ -130,7 +130,7 @@ def test_embed_new_dataset(small_collection):
     before = [e.copy() for e in model._embeddings]
     emb = mg.tl.embed(model, query, max_epochs=3, show_progress_bar=False)
     assert emb.shape == (90, 32) and np.isfinite(emb).all()
-    for b, a in zip(before, model._embeddings[:2]):
+    for b, a in zip(before[:2], model._embeddings[:2], strict=True):
         np.testing.assert_array_equal(a, b)  # trained datasets untouched
     assert query_name in model.dataset_names
     assert np.isfinite(query.varm["X_muse"][query.var["muse_selected"].to_numpy()]).all()
@@ -195,7 +195,7 @@ def test_gene_index_jaccard_and_positives():
     g1 = graph_from_arrays("d1", ["a", "b", "d"], np.ones((3, 2)), A1)
     gi = GeneIndex([g0, g1], rng)
     la, lb, w = gi.common(0, 1)
-    got = {g0.genes[i]: x for i, x in zip(la, w)}
+    got = {g0.genes[i]: x for i, x in zip(la, w, strict=True)}
     # N0(a)={b,c}, N1(a)={b,d}: 1/3 ; N0(b)={a}, N1(b)={a,d}: 1/2
     assert got == pytest.approx({"a": 1 / 3, "b": 1 / 2})
     la2, lb2, w2 = gi.common(1, 0)
@@ -228,7 +228,7 @@ def test_dense_attention_equals_pyg_message_passing(small_collection):
         outs[att + "_grad"] = [p.grad.clone() for p in model.module.parameters() if p.grad is not None]
         model.module.zero_grad()
     torch.testing.assert_close(outs["dense"], outs["sparse"], rtol=1e-4, atol=1e-5)
-    for gd, gs in zip(outs["dense_grad"], outs["sparse_grad"]):
+    for gd, gs in zip(outs["dense_grad"], outs["sparse_grad"], strict=True):
         torch.testing.assert_close(gd, gs, rtol=1e-3, atol=1e-4)
 
 

@@ -138,13 +138,13 @@ def test_context_genes_switch_module_between_tissues(mixed):
     heart = mixed["scrna_heart_0"].var
     lung = mixed["scrna_lung_6"].var
     common = heart.index.intersection(lung.index)
-    h, l = heart.loc[common], lung.loc[common]
+    h, lu = heart.loc[common], lung.loc[common]
     ctx = h["context_gene"].to_numpy()
-    np.testing.assert_array_equal(ctx, l["context_gene"].to_numpy())
+    np.testing.assert_array_equal(ctx, lu["context_gene"].to_numpy())
     assert ctx.sum() >= 5
-    assert np.all(h["module"].to_numpy()[ctx] != l["module"].to_numpy()[ctx])
-    assert np.all(h["module"].to_numpy()[ctx] >= 0) and np.all(l["module"].to_numpy()[ctx] >= 0)
-    np.testing.assert_array_equal(h["module"].to_numpy()[~ctx], l["module"].to_numpy()[~ctx])
+    assert np.all(h["module"].to_numpy()[ctx] != lu["module"].to_numpy()[ctx])
+    assert np.all(h["module"].to_numpy()[ctx] >= 0) and np.all(lu["module"].to_numpy()[ctx] >= 0)
+    np.testing.assert_array_equal(h["module"].to_numpy()[~ctx], lu["module"].to_numpy()[~ctx])
     # same tissue, other technology: identical module assignment of shared genes
     heart_sp = mixed["spatial_heart_2"].var
     common = heart.index.intersection(heart_sp.index)

@@ -148,7 +148,7 @@ def test_gene_modules_recover_planted_modules(trained):
     keep = planted >= 0
     ari = adjusted_rand_score(planted[keep], joint.obs["muse_module"].to_numpy()[keep])
     assert ari > 0.3, ari
-    for name, ad in adatas.items():
+    for ad in adatas.values():
         assert ad.var["muse_module"].notna().sum() == ad.var["muse_selected"].sum()
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-# _progress first: it loads tqdm.auto without the ipywidgets warning before dependencies import it
-from . import _progress, datasets, io, metrics, pl, pp, tl  # noqa: F401
+from . import datasets, io, metrics, pl, pp, tl
 from ._settings import settings
+from ._warnings import ConvergenceWarning, MuseGNNWarning
 from .model import MuseGNN
 
 try:
@@ -14,4 +14,16 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ["MuseGNN", "__version__", "datasets", "io", "metrics", "pl", "pp", "settings", "tl"]
+__all__ = [
+    "ConvergenceWarning",
+    "MuseGNN",
+    "MuseGNNWarning",
+    "__version__",
+    "datasets",
+    "io",
+    "metrics",
+    "pl",
+    "pp",
+    "settings",
+    "tl",
+]

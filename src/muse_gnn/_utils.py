@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,6 +13,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from ._warnings import MuseGNNWarning
+
 __all__ = [
     "as_dataset_dict",
     "check_adata",
@@ -19,6 +22,7 @@ __all__ = [
     "get_matrix",
     "logger",
     "resolve_device",
+    "uns_params",
 ]
 
 logger = logging.getLogger("muse_gnn")
@@ -111,10 +115,28 @@ def check_counts(X: Any, func: str, *, allow_noncounts: bool = False) -> bool:
         warnings.warn(
             f"{func}: non-integer values used as counts (allow_noncounts=True); the Poisson/NB "
             "models are only approximate for such data.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
     return is_int
+
+
+def uns_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` to store in ``adata.uns``, with the entries whose value is ``None`` left out.
+
+    anndata 0.10 leaves ``None`` values out when it writes ``.h5ad`` (the key is gone after reading), later
+    versions write and read them back. Leaving them out in memory too gives the same dict before and after a
+    round trip on every supported anndata version, and no string such as ``"None"`` that could be mistaken for
+    a name (a layer called ``"None"``). Read such an entry with ``params.get(name)``, which is ``None`` when it
+    is absent.
+
+    Examples
+    --------
+    >>> from muse_gnn._utils import uns_params
+    >>> uns_params({"layer": None, "n_genes": 10})
+    {'n_genes': 10}
+    """
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def as_dataset_dict(adatas: Any, func: str) -> dict[str, AnnData]:
@@ -123,13 +145,11 @@ def as_dataset_dict(adatas: Any, func: str) -> dict[str, AnnData]:
     List items are named by ``adata.uns["dataset"]`` / ``adata.uns["name"]`` when present, else
     ``dataset_{i}``.
     """
-    try:
-        from mudata import MuData
-    except ImportError:  # pragma: no cover - mudata is a dependency
-        MuData = ()  # type: ignore[assignment]
+    # mudata is optional: an object can only be a MuData when mudata has been imported
+    mudata = sys.modules.get("mudata")
     if isinstance(adatas, AnnData):
         adatas = [adatas]
-    if MuData and isinstance(adatas, MuData):
+    if mudata is not None and isinstance(adatas, mudata.MuData):
         out = dict(adatas.mod)
     elif isinstance(adatas, Mapping):
         out = {str(k): v for k, v in adatas.items()}

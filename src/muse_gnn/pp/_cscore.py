@@ -46,7 +46,8 @@ from anndata import AnnData
 from scipy.special import erfc
 
 from .._progress import progress_bar
-from .._utils import check_adata, check_counts, get_matrix, logger
+from .._utils import check_adata, check_counts, get_matrix, logger, uns_params
+from .._warnings import ConvergenceWarning, MuseGNNWarning
 from ._backend import GPU_BLOCK_ENTRIES, ArrayBackend, resolve_backend
 
 __all__ = ["CSCoreResult", "cscore", "cscore_arrays"]
@@ -305,12 +306,13 @@ def _irls(blocks: _Blocks, s: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray,
     if converged:
         logger.info("cscore: IRLS converged after %d iteration(s).", j)
     else:
-        logger.warning(
-            "cscore: IRLS did not converge after %d iterations (largest change of log θ = %.3g > %.2g); "
-            "the estimates of the last iteration are used. Check the data (enough cells? raw counts?).",
-            j,
-            delta,
-            IRLS_TOL,
+        # _irls <- _cscore_engine <- cscore / cscore_arrays <- the caller
+        warnings.warn(
+            f"cscore: IRLS did not converge after {j} iterations (largest change of log θ = {delta:.3g} > "
+            f"{IRLS_TOL:.2g}); the estimates of the last iteration are used. Check the data (enough cells? "
+            "raw counts?).",
+            ConvergenceWarning,
+            stacklevel=4,
         )
     return mu, sigma2, _theta_median(theta), j, converged
 
@@ -461,6 +463,7 @@ def _pair_products(
     lam: np.ndarray,
     be: ArrayBackend,
     denominators: str,
+    show_progress_bar: bool | None = None,
 ) -> tuple[Any, Any, Any, Any]:
     """Accumulate the four genes × genes cross-products over the cell blocks.
 
@@ -478,7 +481,7 @@ def _pair_products(
     divided = denominators == "divided"
     acc = (_DividedGram(s, kappa), _DividedGram(s, lam)) if divided else None
     bufs = None
-    for i0, i1, X in progress_bar(blocks, desc="CS-CORE", leave=False, disable=len(blocks) < 4):
+    for i0, i1, X in progress_bar(blocks, desc="CS-CORE", leave=False, show_progress_bar=show_progress_bar):
         sc = be.asarray(s[i0:i1], cdt)
         if bufs is None:
             bufs = tuple(be.empty(tuple(X.shape), cdt) for _ in range(3))
@@ -513,6 +516,7 @@ def _cscore_engine(
     dtype: Any = np.float64,
     denominators: Literal["auto", "divided", "product"] = "auto",
     values_checked: bool = False,
+    show_progress_bar: bool | None = None,
 ) -> _EngineOutput:
     be = resolve_backend(device, backend, dtype, "cscore_arrays")
     if denominators == "auto":
@@ -536,14 +540,19 @@ def _cscore_engine(
     mu, sigma2, tm, n_passes, converged = _irls(blocks, s, be)
     zero = mu == 0
     if zero.any():
-        logger.warning("cscore: %d gene(s) have no counts; their rows and columns are NaN.", int(zero.sum()))
+        # _cscore_engine <- cscore_arrays <- the caller (cscore refuses genes without counts)
+        warnings.warn(
+            f"cscore_arrays: {int(zero.sum())} gene(s) have no counts; their rows and columns are NaN.",
+            MuseGNNWarning,
+            stacklevel=3,
+        )
     # Work on safe values for genes without counts (their rows are set to NaN at the end, like the
     # reference, whose arithmetic yields 0/0 there); they do not influence the other genes.
     mu_safe = np.where(zero, 1.0, mu)
     kappa = mu / tm
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(zero, 0.0, sigma2 / mu_safe)
-    N, D, NT, DT = _pair_products(blocks, s, mu, kappa, lam, be, denominators)
+    N, D, NT, DT = _pair_products(blocks, s, mu, kappa, lam, be, denominators, show_progress_bar)
     del blocks
 
     xp = be.xp
@@ -657,6 +666,7 @@ def cscore_arrays(
     device: Any = None,
     backend: Literal["auto", "numpy", "torch"] = "auto",
     dtype: Any = np.float64,
+    show_progress_bar: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CS-CORE co-expression estimates, test statistics and p-values for all gene pairs.
 
@@ -691,6 +701,9 @@ def cscore_arrays(
         Precision of the per-block arithmetic and of the four genes × genes products: ``float64``
         (default, matches the reference) or ``float32`` (faster on GPUs without fast float64; estimates
         then agree to about ``1e-5``). μ, σ_gg and the IRLS always use float64.
+    show_progress_bar
+        Show a progress bar over the cell blocks of the pair products; ``None`` follows
+        ``mg.settings.progress_bar``.
 
     Returns
     -------
@@ -704,8 +717,11 @@ def cscore_arrays(
     Notes
     -----
     Genes without any count have ``μ_g = 0``; their rows and columns are NaN in all three outputs (the
-    reference's arithmetic gives 0/0 there) and they do not affect the other genes. :func:`cscore` refuses
-    them instead. The number of IRLS iterations is logged (``logging.getLogger("muse_gnn")``, INFO).
+    reference's arithmetic gives 0/0 there) and they do not affect the other genes; a
+    :class:`~muse_gnn.MuseGNNWarning` says how many there are. :func:`cscore` refuses them instead.
+    The number of IRLS iterations is logged (``logging.getLogger("muse_gnn")``, INFO; shown with
+    ``mg.settings.verbosity = "info"``); when the IRLS stops at its limit of 11 passes without converging,
+    a :class:`~muse_gnn.ConvergenceWarning` is issued and the last estimates are used.
 
     Examples
     --------
@@ -738,6 +754,7 @@ def cscore_arrays(
         device=device,
         backend=backend,
         dtype=dtype,
+        show_progress_bar=show_progress_bar,
     )
     return out.est, out.p_value, out.test_stat
 
@@ -886,7 +903,7 @@ def _validate_counts(X: Any, cols: np.ndarray | None, func: str, allow_noncounts
             is_int = check_counts(blk, func, allow_noncounts=allow_noncounts)
         else:  # already warned once about non-integer values
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", MuseGNNWarning)
                 check_counts(blk, func, allow_noncounts=allow_noncounts)
     return is_int
 
@@ -903,6 +920,7 @@ def cscore(
     device: str = "auto",
     key_added: str = "cscore",
     inplace: bool = True,
+    show_progress_bar: bool | None = None,
 ) -> CSCoreResult | None:
     """CS-CORE gene–gene co-expression of raw counts (Su et al. 2023).
 
@@ -937,14 +955,17 @@ def cscore(
     inplace
         Write the result to ``adata.uns[key_added]`` and return ``None``; otherwise return a
         :class:`CSCoreResult` and leave ``adata`` unchanged.
+    show_progress_bar
+        Show a progress bar over the cell blocks of the pair products; ``None`` follows
+        ``mg.settings.progress_bar``.
 
     Returns
     -------
     ``None`` if ``inplace``, else a :class:`CSCoreResult`. With ``inplace=True``,
     ``adata.uns[key_added]`` becomes a dict with ``"genes"`` (str array), ``"est"``, ``"p_value"``,
     ``"test_stat"`` (genes × genes float64) and ``"params"`` (the call's parameters, the number of IRLS
-    iterations, ``θ̃`` and the number of genes with a negative variance estimate). It can be written to
-    ``.h5ad``.
+    iterations, ``θ̃`` and the number of genes with a negative variance estimate; ``"layer"`` only when a
+    layer was used). It can be written to ``.h5ad``.
 
     Raises
     ------
@@ -954,6 +975,11 @@ def cscore(
         Too few cells, non-count values (unless ``allow_noncounts``), ``seq_depth`` not positive, or genes
         without any count among the selected ones (drop them first, e.g. with
         ``sc.pp.filter_genes(adata, min_counts=1)``).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the IRLS stops at its iteration limit (:class:`~muse_gnn.ConvergenceWarning`).
 
     Examples
     --------
@@ -983,7 +1009,7 @@ def cscore(
         warnings.warn(
             f"{func}: {idx.size} genes selected; the three genes × genes outputs need "
             f"{3 * 8 * idx.size**2 / 1e9:.1f} GB. Pass `genes=` (e.g. highly variable genes) to use fewer.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     all_genes = idx.size == adata.n_vars and np.array_equal(idx, np.arange(adata.n_vars))
@@ -1006,8 +1032,10 @@ def cscore(
         block_size=block_size,
         device=device,
         values_checked=True,
+        show_progress_bar=show_progress_bar,
     )
-    params = {
+    # uns_params: `layer=None` is left out (read it with params.get("layer")), see _utils.uns_params
+    params = uns_params({
         "layer": layer,
         "seq_depth": s_desc,
         "post_process": bool(post_process),
@@ -1022,7 +1050,7 @@ def cscore(
         "irls_converged": bool(out.converged),
         "theta_median": float(out.theta_median),
         "n_negative_variance": int(out.negative_genes.sum()),
-    }
+    })
     if not inplace:
         return CSCoreResult(names, out.est, out.p_value, out.test_stat, params)
     adata.uns[key_added] = {

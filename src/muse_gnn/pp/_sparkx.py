@@ -35,7 +35,8 @@ from anndata import AnnData
 from scipy import stats
 
 from .._progress import progress_bar
-from .._utils import check_adata, check_counts, get_matrix, logger
+from .._utils import check_adata, check_counts, get_matrix, logger, uns_params
+from .._warnings import MuseGNNWarning
 from ._backend import GPU_BLOCK_ENTRIES, ArrayBackend, resolve_backend
 
 __all__ = ["sparkx", "sparkx_test"]
@@ -154,7 +155,9 @@ def _col_blocks(X: sp.csc_matrix) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def _gene_moments(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gene_moments(
+    X: Any, basis: np.ndarray, be: ArrayBackend, show_progress_bar: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One pass over the counts: per-gene ``Σ y``, ``Σ y²`` and ``Uᵀ y`` (genes × basis columns).
 
     numpy: CSR and dense matrices are read in blocks of spots (contiguous rows), CSC matrices in blocks of
@@ -163,21 +166,21 @@ def _gene_moments(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarr
     and the sums and products run on it.
     """
     if be.name == "torch":
-        return _gene_moments_torch(X, basis, be)
+        return _gene_moments_torch(X, basis, be, show_progress_bar)
     G = X.shape[1]
     s1 = np.zeros(G)
     s2 = np.zeros(G)
     proj = np.zeros((G, basis.shape[1]))
     if sp.issparse(X) and X.format == "csc":
         blocks = _col_blocks(X)
-        for c0, c1 in progress_bar(blocks, desc="SPARK-X", leave=False, disable=len(blocks) < 50):
+        for c0, c1 in progress_bar(blocks, desc="SPARK-X", leave=False, show_progress_bar=show_progress_bar):
             B = X[:, c0:c1].astype(np.float64)
             s1[c0:c1] = np.asarray(B.sum(axis=0)).ravel()
             s2[c0:c1] = np.asarray(B.multiply(B).sum(axis=0)).ravel()
             proj[c0:c1] = np.asarray(B.T @ basis)
         return s1, s2, proj
     blocks = _row_blocks(X, G)
-    for r0, r1 in progress_bar(blocks, desc="SPARK-X", leave=False, disable=len(blocks) < 50):
+    for r0, r1 in progress_bar(blocks, desc="SPARK-X", leave=False, show_progress_bar=show_progress_bar):
         Ub = basis[r0:r1]
         if sp.issparse(X):
             B = X[r0:r1].astype(np.float64)
@@ -192,7 +195,9 @@ def _gene_moments(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarr
     return s1, s2, proj
 
 
-def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gene_moments_torch(
+    X: Any, basis: np.ndarray, be: ArrayBackend, show_progress_bar: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_gene_moments` in torch: dense float64 blocks of at most ``GPU_BLOCK_ENTRIES`` entries."""
     import torch
 
@@ -221,7 +226,7 @@ def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np
     target = GPU_BLOCK_ENTRIES if be.on_gpu else _BLOCK_ENTRIES
     if sp.issparse(X) and X.format == "csc":  # blocks of genes, every spot
         step = max(1, target // max(1, n))
-        for c0 in range(0, G, step):
+        for c0 in progress_bar(range(0, G, step), desc="SPARK-X", leave=False, show_progress_bar=show_progress_bar):
             c1 = min(G, c0 + step)
             B = dense(X[:, c0:c1])
             s1[c0:c1] = B.sum(0)
@@ -229,7 +234,7 @@ def _gene_moments_torch(X: Any, basis: np.ndarray, be: ArrayBackend) -> tuple[np
             proj[c0:c1] = B.T @ U
     else:
         step = max(1, target // max(1, G))
-        for r0 in range(0, n, step):
+        for r0 in progress_bar(range(0, n, step), desc="SPARK-X", leave=False, show_progress_bar=show_progress_bar):
             r1 = min(n, r0 + step)
             B = dense(X[r0:r1])
             s1 += B.sum(0)
@@ -268,6 +273,7 @@ def sparkx_test(
     return_kernels: bool = False,
     device: Any = None,
     backend: Literal["auto", "numpy", "torch"] = "auto",
+    show_progress_bar: bool | None = None,
 ) -> pd.DataFrame:
     """SPARK-X test of spatial expression for every gene of a spots × genes count matrix.
 
@@ -302,6 +308,8 @@ def sparkx_test(
     backend
         ``"auto"``: torch on a GPU, numpy on the CPU; ``"torch"`` forces torch, also on the CPU (same results
         to rounding); ``"numpy"`` forces numpy (CPU only).
+    show_progress_bar
+        Show a progress bar over the blocks of ``counts``; ``None`` follows ``mg.settings.progress_bar``.
 
     Returns
     -------
@@ -382,7 +390,7 @@ def sparkx_test(
         warnings.warn(
             f"{func}: kernel(s) {dropped} are degenerate for these coordinates (constant features) and are "
             "left out of the combination.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     ranks = np.array([U.shape[1] for name, U in bases if U.shape[1] > 0])
@@ -392,7 +400,7 @@ def sparkx_test(
         full[spot_mask] = basis
         basis = full
 
-    s1, s2, proj = _gene_moments(counts, basis, be)
+    s1, s2, proj = _gene_moments(counts, basis, be, show_progress_bar)
     if not (np.all(np.isfinite(s2)) and np.all(np.isfinite(proj))):
         raise ValueError(f"{func}: `counts` contains NaN or infinite values; remove or impute them first.")
 
@@ -410,7 +418,7 @@ def sparkx_test(
             parts.append(f"{int(constant.sum())} with the same value on every spot")
         warnings.warn(
             f"{func}: {' and '.join(parts)} cannot be tested; their p-values are NaN.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
 
@@ -490,6 +498,7 @@ def sparkx(
     device: str = "auto",
     inplace: bool = True,
     key_added: str = "sparkx",
+    show_progress_bar: bool | None = None,
 ) -> pd.DataFrame | None:
     """Find spatially variable genes with SPARK-X.
 
@@ -518,6 +527,8 @@ def sparkx(
         Write the results to ``adata`` (default); otherwise return them and leave ``adata`` unchanged.
     key_added
         Prefix of the written columns and key in ``adata.uns``.
+    show_progress_bar
+        Show a progress bar over the blocks of the count matrix; ``None`` follows ``mg.settings.progress_bar``.
 
     Returns
     -------
@@ -529,7 +540,8 @@ def sparkx(
     ``adata.var[f"{key_added}_padj"]``
         Benjamini–Yekutieli adjusted p-value over the tested genes.
     ``adata.uns[key_added]["params"]``
-        The parameters, the kernels used, and the numbers of spots and genes tested.
+        The parameters (``"layer"`` only when a layer was used), the kernels used, and the numbers of spots
+        and genes tested.
 
     Raises
     ------
@@ -567,8 +579,12 @@ def sparkx(
         X = X[:, gene_idx]
     check_counts(X, func, allow_noncounts=allow_noncounts)
 
-    res = sparkx_test(X, coords, option=option, gene_names=adata.var_names[gene_idx], device=device)
-    params = {
+    res = sparkx_test(
+        X, coords, option=option, gene_names=adata.var_names[gene_idx], device=device,
+        show_progress_bar=show_progress_bar,
+    )
+    # uns_params: `layer=None` is left out (read it with params.get("layer")), see _utils.uns_params
+    params = uns_params({
         "spatial_key": spatial_key,
         "layer": layer,
         "option": option,
@@ -579,7 +595,7 @@ def sparkx(
         "n_genes_tested": int(res.attrs["n_genes_tested"]),
         "adjustment": "BY",
         "device": res.attrs["device"],
-    }
+    })
     if not inplace:
         res.attrs["params"] = params
         return res

@@ -11,6 +11,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._utils import logger
+from .._warnings import MuseGNNWarning
 from ._modules import _check_joint, _get_rep, _unit_rows
 
 __all__ = ["similar_genes"]
@@ -120,7 +121,7 @@ def similar_genes(
     if not finite.all():
         warnings.warn(
             f"{func}: {int((~finite).sum())} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     selected = _select_datasets(dataset, datasets, func)
