@@ -13,7 +13,9 @@ import scipy.sparse as sp
 from anndata import AnnData
 from scipy import stats
 
-from .._utils import as_dataset_dict, check_adata, check_counts, get_matrix, logger
+from .._settings import resolve_n_jobs
+from .._utils import as_dataset_dict, check_adata, check_counts, get_matrix, logger, uns_params
+from .._warnings import MuseGNNWarning
 from ._residuals import pearson_residuals, residual_hvg
 
 __all__ = ["binary_adjacency", "coexpression_graph", "coexpression_graphs", "get_graph", "graph_from_edgelist"]
@@ -87,6 +89,7 @@ def _compute_graph(
     theta: float,
     allow_noncounts: bool,
     device: str,
+    show_progress_bar: bool | None = None,
 ) -> dict[str, Any]:
     """Everything :func:`coexpression_graph` writes, computed without touching ``adata``."""
     func = "coexpression_graph"
@@ -124,7 +127,7 @@ def _compute_graph(
     n_zero = int((~nonzero).sum())
     if n_zero:
         warnings.warn(
-            f"{func}: {n_zero} all-zero genes are excluded from the graph.", UserWarning, stacklevel=3
+            f"{func}: {n_zero} all-zero genes are excluded from the graph.", MuseGNNWarning, stacklevel=3
         )
     n_candidates = int(nonzero.sum())
     if n_candidates < 2:
@@ -133,7 +136,7 @@ def _compute_graph(
     if n_candidates < n_top:
         warnings.warn(
             f"{func}: only {n_candidates} non-zero genes, fewer than n_top_genes={n_top}; all are used.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
         n_top = n_candidates
@@ -152,7 +155,7 @@ def _compute_graph(
         from ._sparkx import sparkx_test
 
         coords = np.asarray(adata.obsm[spatial_key], dtype=np.float64)
-        res = sparkx_test(X[:, cand], coords, device=device)
+        res = sparkx_test(X[:, cand], coords, device=device, show_progress_bar=show_progress_bar)
         pval = np.asarray(res["pval"], dtype=np.float64)
         padj = np.asarray(res["padj"], dtype=np.float64)
         order = np.lexsort((np.nan_to_num(pval, nan=np.inf), np.nan_to_num(padj, nan=np.inf)))
@@ -177,7 +180,8 @@ def _compute_graph(
         from ._cscore import cscore_arrays
 
         try:
-            rho, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device)
+            rho, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device,
+                                      show_progress_bar=show_progress_bar)
         except ValueError as err:  # e.g. no gene with a positive variance estimate in a tiny dataset
             raise ValueError(
                 f"{func}: CS-CORE cannot be estimated on the {chosen.size} selected genes ({err}) "
@@ -203,13 +207,13 @@ def _compute_graph(
         "method": method,
         "flavor": used_flavor,
         "edge_rule": edge_rule,
-        "n_neighbors": int(n_neighbors) if edge_rule == "knn" else "None",
+        "n_neighbors": int(n_neighbors) if edge_rule == "knn" else None,
         "n_top_genes": int(n_top_genes),
         "n_genes": int(chosen.size),
         "pvalue": float(pvalue),
-        "fdr": float(fdr) if fdr is not None else "None",
-        "n_comps": int(n_comps) if n_comps is not None else "None",
-        "layer": layer if layer is not None else "None",
+        "fdr": float(fdr) if fdr is not None else None,
+        "n_comps": int(n_comps) if n_comps is not None else None,
+        "layer": layer,
         "spatial_key": spatial_key,
         "theta": float(theta),
         "clip": clip,
@@ -229,7 +233,7 @@ def _compute_graph(
         edge_rule if edge_rule == "reference" else f"{n_neighbors} nearest neighbours",
         pvalue if fdr is None else f"FDR {fdr}",
     )
-    return {"conn": conn, "selected": selected, "extra_var": extra_var, "params": params}
+    return {"conn": conn, "selected": selected, "extra_var": extra_var, "params": uns_params(params)}
 
 
 def _write_graph(adata: AnnData, result: dict[str, Any], key_added: str) -> None:
@@ -256,6 +260,7 @@ def coexpression_graph(
     theta: float = 100.0,
     allow_noncounts: bool = False,
     device: str = "auto",
+    show_progress_bar: bool | None = None,
     key_added: str = "muse",
     copy: bool = False,
 ) -> AnnData | None:
@@ -310,6 +315,8 @@ def coexpression_graph(
     device
         Device for the CS-CORE matrix products and the SPARK-X pass over the counts (``"auto"``: a GPU when
         present).
+    show_progress_bar
+        Progress bars of CS-CORE and SPARK-X (``None``: ``mg.settings.progress_bar``).
     key_added
         Prefix of the outputs.
     copy
@@ -352,6 +359,7 @@ def coexpression_graph(
         theta=theta,
         allow_noncounts=allow_noncounts,
         device=device,
+        show_progress_bar=show_progress_bar,
     )
     target = adata.copy() if copy else adata
     _write_graph(target, result, key_added)
@@ -373,7 +381,8 @@ def graph_options(kwargs: dict[str, Any], func: str) -> dict[str, Any]:
     """
     params = inspect.signature(coexpression_graph).parameters
     names = [
-        k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in ("key_added", "copy")
+        k for k, p in params.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in ("key_added", "copy", "show_progress_bar")
     ]
     unknown = set(kwargs) - set(names)
     if unknown:
@@ -384,8 +393,8 @@ def graph_options(kwargs: dict[str, Any], func: str) -> dict[str, Any]:
 def coexpression_graphs(
     adatas: Sequence[AnnData] | dict[str, AnnData] | Any,
     *,
-    n_jobs: int = 1,
-    show_progress_bar: bool = True,
+    n_jobs: int | None = None,
+    show_progress_bar: bool | None = None,
     key_added: str = "muse",
     **kwargs: Any,
 ) -> None:
@@ -399,9 +408,10 @@ def coexpression_graphs(
     adatas
         The datasets.
     n_jobs
-        Worker processes (joblib); ``1`` runs in this process, ``-1`` uses all cores.
+        Worker processes (joblib); ``1`` runs in this process, ``-1`` uses all cores (``None``:
+        ``mg.settings.n_jobs``).
     show_progress_bar
-        Show a tqdm progress bar.
+        Show a progress bar over the datasets (``None``: ``mg.settings.progress_bar``).
     key_added
         As in :func:`coexpression_graph`.
     **kwargs
@@ -420,9 +430,11 @@ def coexpression_graphs(
     named = as_dataset_dict(adatas, "coexpression_graphs")
     opts = graph_options(kwargs, "coexpression_graphs")
     items = list(named.items())
+    n_jobs = resolve_n_jobs(n_jobs)
+    opts["show_progress_bar"] = False  # one bar over the datasets; workers' bars would interleave
     if n_jobs == 1:
         results = []
-        for name, ad in progress_bar(items, desc="gene graphs", disable=not show_progress_bar):
+        for name, ad in progress_bar(items, desc="gene graphs", show_progress_bar=show_progress_bar):
             try:
                 results.append(_compute_graph(ad, **opts))
             except Exception as err:
@@ -432,7 +444,7 @@ def coexpression_graphs(
 
         results = Parallel(n_jobs=n_jobs)(
             delayed(_compute_graph)(ad, **opts)
-            for _, ad in progress_bar(items, desc="gene graphs", disable=not show_progress_bar)
+            for _, ad in progress_bar(items, desc="gene graphs", show_progress_bar=show_progress_bar)
         )
     for (_, ad), res in zip(items, results, strict=True):
         _write_graph(ad, res, key_added)
@@ -505,7 +517,7 @@ def graph_from_edgelist(
             "gene identifiers (symbols vs Ensembl IDs, species)."
         )
     if n_dropped:
-        warnings.warn(f"{func}: {n_dropped} edges name genes not in `adata`; dropped.", UserWarning, stacklevel=2)
+        warnings.warn(f"{func}: {n_dropped} edges name genes not in `adata`; dropped.", MuseGNNWarning, stacklevel=2)
     s, t = s[ok].astype(np.int64), t[ok].astype(np.int64)
     loops = s == t
     s, t = s[~loops], t[~loops]
@@ -518,7 +530,7 @@ def graph_from_edgelist(
         "method": "edgelist",
         "flavor": "edgelist",
         "n_genes": int(selected.sum()),
-        "layer": layer if layer is not None else "None",
+        "layer": layer,
         "theta": float(theta),
         "clip": float(np.sqrt(adata.n_obs)),
         "integer_counts": bool(is_int),
@@ -526,7 +538,7 @@ def graph_from_edgelist(
         "n_edges": int(conn.nnz // 2),
         "n_edges_dropped": n_dropped,
     }
-    result = {"conn": conn.astype(np.float32), "selected": selected, "extra_var": {}, "params": params}
+    result = {"conn": conn.astype(np.float32), "selected": selected, "extra_var": {}, "params": uns_params(params)}
     out = adata.copy() if copy else adata
     _write_graph(out, result, key_added)
     return out if copy else None
@@ -566,7 +578,7 @@ def binary_adjacency(adj: Any, *, func: str, name: str | None = None) -> sp.csr_
         warnings.warn(
             f"{func}: the gene graph{where} stores {n_bad} off-diagonal entries that are zero, negative or NaN; "
             "they are not edges and are dropped (an edge is a stored positive entry).",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
     out = sp.csr_matrix(
