@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
-from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["check_joint", "finish", "new_axes"]
-
-
-def check_joint(joint: Any, func: str, *, columns: Sequence[str] = (), use_rep: str | None = None) -> None:
-    """Raise a clear error when ``joint`` is not a joint embedding with the required fields."""
-    if not isinstance(joint, AnnData):
-        raise TypeError(
-            f"{func}: expected an AnnData of (gene, dataset) rows from `model.joint_embedding()`, "
-            f"got {type(joint).__name__}."
-        )
-    missing = [c for c in columns if c not in joint.obs.columns]
-    if missing:
-        hint = ""
-        if "muse_module" in missing:
-            hint = " Gene modules are written by `mg.tl.gene_modules`."
-        raise KeyError(f"{func}: `joint.obs` has no column(s) {missing}.{hint}")
-    if use_rep is not None and use_rep not in joint.obsm:
-        raise KeyError(
-            f"{func}: `joint.obsm[{use_rep!r}]` not found; available: {list(joint.obsm.keys())}. "
-            "Use `model.joint_embedding()` or pass `use_rep=`."
-        )
+__all__ = ["finish", "new_axes"]
 
 
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:

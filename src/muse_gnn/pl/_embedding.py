@@ -14,7 +14,8 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._common import check_joint, finish
+from .._joint import check_joint, check_rep
+from ._common import finish
 
 __all__ = ["embedding"]
 
@@ -171,9 +172,8 @@ def embedding(
     >>> mg.pl.embedding(joint, color="tissue", genes=list(joint.obs["gene"][:2]))
     """
     func = "mg.pl.embedding"
-    check_joint(joint, func)
     colors: list[str] = [] if color is None else [color] if isinstance(color, str) else list(color)
-    check_joint(joint, func, columns=colors)
+    check_joint(joint, func, columns=colors, unique=False)
     if ax is not None and len(colors) > 1:
         raise ValueError(f"{func}: `ax` can hold one panel only; got {len(colors)} colours.")
     if genes is not None and ("components" in kwargs or "dimensions" in kwargs):
@@ -186,7 +186,7 @@ def embedding(
             f"layout first (only 'umap' is computed here)."
         )
     if basis_key is None:
-        check_joint(joint, func, use_rep=use_rep)
+        check_rep(joint, use_rep, func)
         if joint.n_obs < 3:
             raise ValueError(f"{func}: a UMAP needs at least 3 rows, `joint` has {joint.n_obs}.")
     tmp = _plot_copy(joint, colors, basis_key, use_rep)
@@ -200,7 +200,7 @@ def embedding(
 
     label_genes: list[str] = []
     if genes is not None:
-        check_joint(joint, func, columns=[gene_key])
+        check_joint(joint, func, columns=[gene_key], unique=False)
         wanted = [genes] if isinstance(genes, str) else list(dict.fromkeys(genes))
         present = set(tmp.obs[gene_key].astype(str))
         label_genes = [g for g in wanted if g in present]

@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .._utils import logger
-from ._common import check_joint, finish, new_axes
+from .._joint import check_joint
+from ._common import finish, new_axes
 
 __all__ = ["module_sharing"]
 
@@ -118,7 +119,7 @@ def module_sharing(
     >>> mg.pl.module_sharing(joint, min_rows=2)
     """
     func = "mg.pl.module_sharing"
-    check_joint(joint, func, columns=[groupby, between])
+    check_joint(joint, func, columns=[groupby, between], unique=False)
     if min_rows < 1:
         raise ValueError(f"{func}: `min_rows` must be >= 1, got {min_rows}.")
     table, presence = _sharing_table(joint, groupby, between, min_rows, exclude or ())

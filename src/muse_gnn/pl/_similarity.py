@@ -12,7 +12,8 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._common import check_joint, finish, new_axes
+from .._joint import check_joint, check_rep
+from ._common import finish, new_axes
 
 __all__ = ["similarity"]
 
@@ -126,7 +127,8 @@ def similarity(
     >>> mg.pl.similarity(joint, list(genes))
     """
     func = "mg.pl.similarity"
-    check_joint(joint, func, columns=[gene_key, dataset_key], use_rep=use_rep)
+    check_joint(joint, func, columns=[gene_key, dataset_key], unique=False)
+    check_rep(joint, use_rep, func)
     wanted = [genes] if isinstance(genes, str) else [str(g) for g in dict.fromkeys(genes)]
     rows = _select_rows(joint, wanted, datasets, gene_key, dataset_key, func)
     if rows.size < 2:

@@ -12,7 +12,7 @@ from anndata import AnnData
 from scipy.stats import false_discovery_control, hypergeom
 
 from .._utils import logger
-from ._modules import _check_groupby, _check_joint, _natural
+from .._joint import check_groupby, check_joint, natural_key
 
 __all__ = ["enrichment"]
 
@@ -119,8 +119,8 @@ def enrichment(
     ('0', 'first', 10)
     """
     func = "enrichment"
-    _check_joint(joint, func, columns=("gene",))
-    lab = _check_groupby(joint, groupby, func).to_numpy(dtype=object)
+    check_joint(joint, func, columns=("gene",))
+    lab = check_groupby(joint, groupby, func).to_numpy(dtype=object)
     for name, val in (("min_size", min_size), ("max_size", max_size)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
             raise ValueError(f"{func}: `{name}` must be a positive integer, got {val!r}.")
@@ -150,7 +150,7 @@ def enrichment(
         logger.warning("%s: %d module genes are not in `background` and are ignored", func,
                        len(pd.unique(genes[outside])))
     ok = has_module & (gidx >= 0)
-    modules = sorted(pd.unique(lab[has_module]), key=_natural)
+    modules = sorted(pd.unique(lab[has_module]), key=natural_key)
     if isinstance(joint.obs[groupby].dtype, pd.CategoricalDtype):
         cats = [str(c) for c in joint.obs[groupby].cat.categories]
         modules = [c for c in cats if c in set(modules)]

@@ -11,7 +11,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._utils import logger
-from ._modules import _check_joint, _get_rep, _unit_rows
+from .._joint import check_joint, get_rep, unit_rows
 
 __all__ = ["similar_genes"]
 
@@ -104,8 +104,8 @@ def similar_genes(
     """
     func = "similar_genes"
     joint = _as_joint(model_or_joint, use_rep, func)
-    _check_joint(joint, func)
-    X = _get_rep(joint, use_rep, func, allow_nonfinite=True)
+    check_joint(joint, func)
+    X = get_rep(joint, use_rep, func, allow_nonfinite=True)
     if isinstance(n_top, bool) or not isinstance(n_top, int | np.integer) or n_top < 1:
         raise ValueError(f"{func}: `n_top` must be a positive integer, got {n_top!r}.")
     if isinstance(genes, str):
@@ -130,7 +130,7 @@ def similar_genes(
         where = "the joint embedding" if datasets is None else f"datasets {selected}"
         raise KeyError(f"{func}: genes not found in {where}: {unknown}.")
 
-    Z = _unit_rows(X)
+    Z = unit_rows(X)
     target_rows = {d: np.flatnonzero(usable & (dataset == d)) for d in selected}
     frames = []
     for q in queries:
