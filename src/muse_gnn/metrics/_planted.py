@@ -20,7 +20,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from muse_gnn._utils import logger
 
-from ._paper import _clusters, _load_joint, _unit_rows, _warn_single_dataset
+from ._clustering import clusters
+from ._input import load_joint, unit_rows_checked, warn_single_dataset
 
 __all__ = ["context_separation", "planted_ari", "planted_nmi", "same_gene_nn_rate"]
 
@@ -39,13 +40,13 @@ def _planted_pair(
     null_values: Sequence[Any],
     func: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    data = _load_joint(joint, use_rep, func)
+    data = load_joint(joint, use_rep, func)
     if truth_key not in data.obs.columns:
         raise KeyError(
             f"{func}: `joint.obs[{truth_key!r}]` not found; it should hold each row's planted module "
             "(written by `mg.datasets.simulate`)."
         )
-    labels = _clusters(
+    labels = clusters(
         data,
         cluster_key,
         n_neighbors=n_neighbors,
@@ -207,9 +208,9 @@ def same_gene_nn_rate(
     1.0
     """
     func = "same_gene_nn_rate"
-    data = _load_joint(joint, use_rep, func)
+    data = load_joint(joint, use_rep, func)
     if data.n_datasets < 2:
-        return _warn_single_dataset(func, "same_gene_nn_rate")
+        return warn_single_dataset(func, "same_gene_nn_rate")
     n_ds = pd.Series(data.dataset).groupby(data.gene).nunique()
     shared = np.isin(data.gene, n_ds.index[n_ds.to_numpy() >= 2].to_numpy())
     if not shared.any():
@@ -217,7 +218,7 @@ def same_gene_nn_rate(
             f"{func}: no gene is present in two datasets; the rate is NaN.", UserWarning, stacklevel=2
         )
         return float("nan")
-    Z = _unit_rows(data.X, func)
+    Z = unit_rows_checked(data.X, func)
     hits = 0
     n_scored = 0
     for d in pd.unique(data.dataset):
@@ -280,7 +281,7 @@ def context_separation(
     1.0
     """
     func = "context_separation"
-    data = _load_joint(joint, use_rep, func)
+    data = load_joint(joint, use_rep, func)
     for key in (context_key, tissue_key):
         if key not in data.obs.columns:
             raise KeyError(f"{func}: `joint.obs[{key!r}]` not found.")
@@ -291,7 +292,7 @@ def context_separation(
         raise TypeError(f"{func}: `obs[{context_key!r}]` must be boolean.")
     ctx = ctx.astype(bool).to_numpy()
     tissue = data.obs[tissue_key].astype(str).to_numpy()
-    Z = _unit_rows(data.X, func)
+    Z = unit_rows_checked(data.X, func)
     df = pd.DataFrame({"gene": data.gene, "tissue": tissue, "ctx": ctx, "row": np.arange(data.n)})
     per_gene: dict[str, float] = {}
     is_ctx: dict[str, bool] = {}
