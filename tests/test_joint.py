@@ -101,3 +101,18 @@ def test_planted_modules(fitted):
     assert (joint.obs["planted"].astype(str) == out.obs["module"].astype(str)).all()
     with pytest.raises(KeyError, match="not in `adatas`"):
         mg.datasets.planted_modules(joint, {})
+
+
+def test_gene_embedding_table_weightings(fitted):
+    """`weighting="agreement"` is the model's gene vector; `"mean"` the plain mean of a gene's rows."""
+    model, _ = fitted
+    joint = model.joint_embedding()
+    genes = model.gene_embedding()
+    agree = mg.metrics.gene_embedding_table(joint, weighting="agreement").loc[genes.obs_names]
+    np.testing.assert_allclose(agree.to_numpy(), genes.obsm["X_muse"], atol=1e-6)
+    mean = mg.metrics.gene_embedding_table(joint)
+    g = joint.obs["gene"].value_counts().index[0]
+    np.testing.assert_allclose(mean.loc[g].to_numpy(), joint.obsm["X_muse"][joint.obs["gene"] == g].mean(0),
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="weighting"):
+        mg.metrics.gene_embedding_table(joint, weighting="median")
