@@ -14,6 +14,7 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._docs import doc_params, doc_plot_output
 from .._joint import check_joint, check_rep
 from ._common import finish
 
@@ -96,6 +97,7 @@ def _label_genes(ax: Axes, coords: np.ndarray, gene_col: pd.Series, genes: Seque
                 path_effects=outline)
 
 
+@doc_params(doc_plot_output=doc_plot_output)
 def embedding(
     joint: AnnData,
     *,
@@ -109,7 +111,7 @@ def embedding(
     ax: Axes | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
     **kwargs: Any,
 ) -> Axes | list[Axes] | Figure | None:
     """Scatter plot of the joint (gene, dataset) embedding, coloured by dataset, tissue, module, …
@@ -146,12 +148,7 @@ def embedding(
         Seed of a computed UMAP.
     ax
         Axes to draw into (single ``color`` only); a new figure when None.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to (any format matplotlib knows, from the suffix).
+    {doc_plot_output}
     **kwargs
         Passed to :func:`scanpy.pl.embedding` (``size``, ``palette``, ``legend_loc``, ``title``, …). With
         several panels and legends in the right margin, ``wspace`` defaults to a spacing that fits the widest
@@ -222,4 +219,4 @@ def embedding(
             _label_genes(a, coords, tmp.obs[gene_key], label_genes)
     fig = axes_list[0].figure
     result = axes_list[0] if len(axes_list) == 1 else axes_list
-    return finish(fig, result, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, result, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="embedding")

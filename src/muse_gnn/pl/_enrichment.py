@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .._docs import doc_params, doc_plot_output
 from ._common import finish, new_axes
 
 __all__ = ["enrichment"]
@@ -66,6 +67,7 @@ def _truncate(label: str, n: int) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
+@doc_params(doc_plot_output=doc_plot_output)
 def enrichment(
     df: pd.DataFrame,
     *,
@@ -77,7 +79,7 @@ def enrichment(
     ax: Axes | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
 ) -> Axes | Figure | None:
     """Bubble plot of the enriched terms of gene modules: terms × modules.
 
@@ -105,12 +107,7 @@ def enrichment(
         Colour map of −log10 FDR.
     ax
         Axes to draw into; a new figure sized to the table when None.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to.
+    {doc_plot_output}
 
     Returns
     -------
@@ -176,4 +173,4 @@ def enrichment(
                       markeredgecolor="0.2", label=str(s)) for s in sizes]
     ax_.legend(handles=handles, title="overlap", loc="lower left", bbox_to_anchor=(1.02, 0.0), frameon=False,
                labelspacing=1.0, borderaxespad=0.0)
-    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="enrichment")
