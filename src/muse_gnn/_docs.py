@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["doc_joint", "doc_leiden", "doc_params", "doc_plot_output", "doc_use_rep"]
+__all__ = [
+    "doc_groupby",
+    "doc_joint",
+    "doc_joint_rows",
+    "doc_leiden",
+    "doc_params",
+    "doc_plot_output",
+    "doc_use_rep",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,9 +56,13 @@ doc_use_rep = """\
 use_rep
     Key of the embedding in ``joint.obsm``."""
 
-doc_leiden = """\
+doc_groupby = """\
 groupby
-    Column of ``joint.obs`` with the cluster labels; ``None`` computes Leiden clusters of the ``n_neighbors``
-    kNN graph of ``use_rep`` (scanpy). Formerly ``cluster_key``.
+    Column of ``joint.obs`` with the cluster labels (clusters, or e.g. planted modules); ``None`` computes Leiden
+    clusters of the ``n_neighbors`` kNN graph of ``use_rep`` (scanpy). Formerly ``cluster_key``."""
+
+doc_leiden = """\
 n_neighbors, resolution, random_state
     Size of the kNN graph, Leiden resolution and seed, used when ``groupby`` is ``None``."""
+
+doc_joint_rows = doc_joint + " Rows with NaN are ignored (with a warning)."

@@ -48,24 +48,24 @@ def neighbors_graph(
 
 def clusters(
     data: JointRows,
-    cluster_key: str | None,
+    groupby: str | None,
     *,
     n_neighbors: int,
     resolution: float,
     random_state: int,
     func: str,
 ) -> np.ndarray:
-    """Cluster labels of the rows of ``data``: ``obs[cluster_key]`` or Leiden on the kNN graph of ``X``."""
-    if cluster_key is not None:
-        if cluster_key not in data.obs.columns:
+    """Cluster labels of the rows of ``data``: ``obs[groupby]`` or Leiden on the kNN graph of ``X``."""
+    if groupby is not None:
+        if groupby not in data.obs.columns:
             raise KeyError(
-                f"{func}: `joint.obs[{cluster_key!r}]` not found; run `sc.tl.leiden(joint, key_added=...)` "
-                "first or leave `cluster_key=None` to compute Leiden clusters."
+                f"{func}: `joint.obs[{groupby!r}]` not found; run `sc.tl.leiden(joint, key_added=...)` "
+                "first or leave `groupby=None` to compute Leiden clusters."
             )
-        lab = data.obs[cluster_key]
+        lab = data.obs[groupby]
         if lab.isna().any():
             raise ValueError(
-                f"{func}: `joint.obs[{cluster_key!r}]` has {int(lab.isna().sum())} missing labels."
+                f"{func}: `joint.obs[{groupby!r}]` has {int(lab.isna().sum())} missing labels."
             )
         return lab.astype(str).to_numpy(dtype=object)
     _, labels = neighbors_graph(

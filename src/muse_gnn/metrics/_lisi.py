@@ -7,11 +7,13 @@ import pandas as pd
 from anndata import AnnData
 from sklearn.neighbors import NearestNeighbors
 
+from .._docs import doc_joint_rows, doc_params, doc_use_rep
 from ._input import JointRows, load_joint, warn_single_dataset
 
 __all__ = ["ilisi", "ilisi_value", "knn_lisi", "lisi_from_knn"]
 
 
+@doc_params(doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
 def ilisi(
     joint: AnnData,
     *,
@@ -33,10 +35,8 @@ def ilisi(
 
     Parameters
     ----------
-    joint
-        Joint embedding (see :func:`asw_batch`).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
+    {doc_joint_rows}
+    {doc_use_rep}
     batch_key
         Column of ``joint.obs`` holding the batch labels.
     n_neighbors

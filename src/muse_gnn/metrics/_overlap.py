@@ -10,6 +10,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .._compat import renamed_parameter
+from .._docs import doc_groupby, doc_joint_rows, doc_params, doc_use_rep
 from .._utils import logger
 from ._clustering import clusters
 from ._input import Graph, JointRows, load_joint, normalize_graphs, row_positions, warn_single_dataset
@@ -17,12 +19,14 @@ from ._input import Graph, JointRows, load_joint, normalize_graphs, row_position
 __all__ = ["neighbor_overlap", "neighbor_overlap_arrays"]
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(doc_groupby=doc_groupby, doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
 def neighbor_overlap(
     joint: AnnData,
     graphs: Mapping[str, Any],
     *,
     use_rep: str = "X_muse",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     graph_key: str = "muse",
     n_neighbors: int = 15,
     resolution: float = 1.0,
@@ -42,19 +46,16 @@ def neighbor_overlap(
 
     Parameters
     ----------
-    joint
-        Joint embedding (see :func:`asw_batch`).
+    {doc_joint_rows}
     graphs
         One gene graph per dataset (see :func:`auc_graph`). Rows whose gene is not in their dataset's
         graph are left out (with a warning).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
+    {doc_use_rep}
+    {doc_groupby}
     graph_key
         Key prefix of the graphs stored in AnnData.
     n_neighbors, resolution
-        Leiden settings used when ``cluster_key`` is ``None``.
+        Leiden settings used when ``groupby`` is ``None``.
     max_pairs
         Largest number of pairs scored per cluster before sampling.
     random_state
@@ -74,7 +75,7 @@ def neighbor_overlap(
     >>> A = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]]))
     >>> obs = pd.DataFrame({"gene": genes * 2, "dataset": ["d1"] * 3 + ["d2"] * 3, "cl": ["0", "1", "2"] * 2})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(6)})
-    >>> mg.metrics.neighbor_overlap(joint, {"d1": (genes, A), "d2": (genes, A)}, cluster_key="cl")
+    >>> mg.metrics.neighbor_overlap(joint, {"d1": (genes, A), "d2": (genes, A)}, groupby="cl")
     1.0
     """
     func = "neighbor_overlap"
@@ -85,7 +86,7 @@ def neighbor_overlap(
         return (nan, pd.Series(dtype=float, name="neighbor_overlap")) if return_all else nan
     labels = clusters(
         data,
-        cluster_key,
+        groupby,
         n_neighbors=n_neighbors,
         resolution=resolution,
         random_state=random_state,

@@ -20,6 +20,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score, silhouette_samples
 
+from .._compat import renamed_parameter
+from .._docs import doc_groupby, doc_joint_rows, doc_leiden, doc_params, doc_use_rep
 from .._utils import logger
 from ._clustering import clusters, neighbors_graph
 from ._input import (
@@ -172,11 +174,18 @@ def _common_gene_ratio_arrays(gene: np.ndarray, labels: np.ndarray) -> float:
     return float((size - uniq).sum() / len(gene))
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(
+    doc_groupby=doc_groupby,
+    doc_leiden=doc_leiden,
+    doc_joint_rows=doc_joint_rows,
+    doc_use_rep=doc_use_rep,
+)
 def asw_batch(
     joint: AnnData,
     *,
     use_rep: str = "X_muse",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     batch_key: str = "dataset",
     n_neighbors: int = 15,
     resolution: float = 1.0,
@@ -192,18 +201,12 @@ def asw_batch(
 
     Parameters
     ----------
-    joint
-        Joint embedding: one row per (gene, dataset), ``obs["gene"]``, ``obs["dataset"]``,
-        ``obsm[use_rep]``. Rows with NaN are ignored (with a warning).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters with scanpy on
-        the ``n_neighbors``-nearest-neighbour graph of ``use_rep``.
+    {doc_joint_rows}
+    {doc_use_rep}
+    {doc_groupby}
     batch_key
         Column of ``joint.obs`` holding the batch labels (the dataset, as in the paper).
-    n_neighbors, resolution, random_state
-        Neighbour graph and Leiden settings used when ``cluster_key`` is ``None``.
+    {doc_leiden}
     return_all
         Also return the per-cluster means.
 
@@ -220,7 +223,7 @@ def asw_batch(
     >>> obs = pd.DataFrame({"gene": [f"g{i}" for i in range(40)] * 2, "dataset": ["a"] * 40 + ["b"] * 40})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": rng.normal(size=(80, 8))})
     >>> joint.obs["cl"] = "0"
-    >>> 0.8 < mg.metrics.asw_batch(joint, cluster_key="cl") <= 1.0
+    >>> 0.8 < mg.metrics.asw_batch(joint, groupby="cl") <= 1.0
     True
     """
     func = "asw_batch"
@@ -230,7 +233,7 @@ def asw_batch(
         return (nan, pd.Series(dtype=float, name="ASW")) if return_all else nan
     labels = clusters(
         data,
-        cluster_key,
+        groupby,
         n_neighbors=n_neighbors,
         resolution=resolution,
         random_state=random_state,
@@ -254,6 +257,7 @@ def _finish_asw(data: JointRows, labels: np.ndarray, func: str, return_all: bool
     return (value, per) if return_all else value
 
 
+@doc_params(doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
 def auc_graph(
     joint: AnnData,
     graphs: Mapping[str, Any],
@@ -275,15 +279,13 @@ def auc_graph(
 
     Parameters
     ----------
-    joint
-        Joint embedding (see :func:`asw_batch`).
+    {doc_joint_rows}
     graphs
         One gene graph per dataset of ``joint``: ``{dataset: (gene_names, adjacency)}`` with a
         genes × genes symmetric (sparse) adjacency, any non-zero entry an edge, or ``{dataset: AnnData}``
         holding ``varp[f"{graph_key}_connectivities"]`` and ``var[f"{graph_key}_selected"]`` as written
         by :func:`muse_gnn.pp.coexpression_graph`.
-    use_rep
-        Key of the embedding in ``joint.obsm``.
+    {doc_use_rep}
     graph_key
         Key prefix of the graphs stored in AnnData.
     max_pairs
@@ -318,11 +320,18 @@ def auc_graph(
     return (value, per) if return_all else value
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(
+    doc_groupby=doc_groupby,
+    doc_leiden=doc_leiden,
+    doc_joint_rows=doc_joint_rows,
+    doc_use_rep=doc_use_rep,
+)
 def graph_connectivity(
     joint: AnnData,
     *,
     use_rep: str = "X_muse",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     n_neighbors: int = 15,
     resolution: float = 1.0,
     random_state: int = 0,
@@ -333,20 +342,15 @@ def graph_connectivity(
     ``use_rep``) is restricted to the rows of each cluster; the score is the mean over clusters of the
     fraction of the cluster's rows in its largest connected component
     (:func:`scipy.sparse.csgraph.connected_components`). Note that Leiden clusters of the same graph are
-    connected by construction, so with ``cluster_key=None`` the value is usually 1; the paper computes it
+    connected by construction, so with ``groupby=None`` the value is usually 1; the paper computes it
     on Leiden clusters nonetheless.
 
     Parameters
     ----------
-    joint
-        Joint embedding (see :func:`asw_batch`).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    cluster_key
-        Column of ``joint.obs`` with the labels (clusters, or e.g. planted modules); ``None`` computes
-        Leiden clusters of the kNN graph.
-    n_neighbors, resolution, random_state
-        kNN graph size and Leiden settings.
+    {doc_joint_rows}
+    {doc_use_rep}
+    {doc_groupby}
+    {doc_leiden}
 
     Returns
     -------
@@ -368,13 +372,13 @@ def graph_connectivity(
         data.X,
         n_neighbors=n_neighbors,
         random_state=random_state,
-        leiden=cluster_key is None,
+        leiden=groupby is None,
         resolution=resolution,
         func=func,
     )
-    labels = leiden if cluster_key is None else clusters(
+    labels = leiden if groupby is None else clusters(
         data,
-        cluster_key,
+        groupby,
         n_neighbors=n_neighbors,
         resolution=resolution,
         random_state=random_state,
@@ -383,11 +387,13 @@ def graph_connectivity(
     return _graph_connectivity_arrays(conn, labels)
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(doc_groupby=doc_groupby, doc_leiden=doc_leiden, doc_joint_rows=doc_joint_rows)
 def common_gene_ratio(
     joint: AnnData,
     *,
     use_rep: str = "X_muse",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     n_neighbors: int = 15,
     resolution: float = 1.0,
     random_state: int = 0,
@@ -400,14 +406,11 @@ def common_gene_ratio(
 
     Parameters
     ----------
-    joint
-        Joint embedding (see :func:`asw_batch`).
+    {doc_joint_rows}
     use_rep
         Key of the embedding in ``joint.obsm`` (rows with NaN there are ignored; clustering uses it).
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
-    n_neighbors, resolution, random_state
-        Leiden settings used when ``cluster_key`` is ``None``.
+    {doc_groupby}
+    {doc_leiden}
 
     Returns
     -------
@@ -420,7 +423,7 @@ def common_gene_ratio(
     >>> obs = pd.DataFrame({"gene": ["a", "b", "a", "b"], "dataset": ["d1", "d1", "d2", "d2"],
     ...                     "cl": ["0", "1", "0", "0"]})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(4)})
-    >>> mg.metrics.common_gene_ratio(joint, cluster_key="cl")  # cluster 0: 3 rows, 2 genes
+    >>> mg.metrics.common_gene_ratio(joint, groupby="cl")  # cluster 0: 3 rows, 2 genes
     0.25
     """
     func = "common_gene_ratio"
@@ -429,7 +432,7 @@ def common_gene_ratio(
         return warn_single_dataset(func, "common_gene_ratio")
     labels = clusters(
         data,
-        cluster_key,
+        groupby,
         n_neighbors=n_neighbors,
         resolution=resolution,
         random_state=random_state,
@@ -438,12 +441,14 @@ def common_gene_ratio(
     return _common_gene_ratio_arrays(data.gene, labels)
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(doc_groupby=doc_groupby, doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
 def paper_metrics(
     joint: AnnData,
     graphs: Mapping[str, Any] | None = None,
     *,
     use_rep: str = "X_muse",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     resolution: float = 1.0,
     n_neighbors: int = 15,
     lisi_neighbors: int = 90,
@@ -455,22 +460,18 @@ def paper_metrics(
     """The six evaluation metrics of the MuSe-GNN paper on a joint embedding (higher is better for all).
 
     The rows are clustered once (Leiden on the ``n_neighbors`` kNN graph of ``use_rep``, unless
-    ``cluster_key`` is given) and the clusters are shared by ASW, GC, common-gene ratio and neighbour
+    ``groupby`` is given) and the clusters are shared by ASW, GC, common-gene ratio and neighbour
     overlap. See :func:`asw_batch`, :func:`auc_graph`, :func:`ilisi`, :func:`graph_connectivity`,
     :func:`common_gene_ratio` and :func:`neighbor_overlap` for the definitions.
 
     Parameters
     ----------
-    joint
-        Joint embedding: one row per (gene, dataset), ``obs["gene"]``, ``obs["dataset"]``,
-        ``obsm[use_rep]``. Rows with NaN are ignored (with a warning).
+    {doc_joint_rows}
     graphs
         One gene graph per dataset (see :func:`auc_graph`); ``None`` makes AUC and neighbour overlap
         NaN (with a warning).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
+    {doc_use_rep}
+    {doc_groupby}
     resolution, n_neighbors
         Leiden resolution and kNN size (the kNN graph is also the one of GC).
     lisi_neighbors
@@ -524,13 +525,13 @@ def paper_metrics(
         data.X,
         n_neighbors=n_neighbors,
         random_state=random_state,
-        leiden=cluster_key is None,
+        leiden=groupby is None,
         resolution=resolution,
         func=func,
     )
-    labels = leiden if cluster_key is None else clusters(
+    labels = leiden if groupby is None else clusters(
         data,
-        cluster_key,
+        groupby,
         n_neighbors=n_neighbors,
         resolution=resolution,
         random_state=random_state,

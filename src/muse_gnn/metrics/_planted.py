@@ -20,6 +20,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from muse_gnn._utils import logger
 
+from .._compat import renamed_parameter
+from .._docs import doc_groupby, doc_leiden, doc_params, doc_use_rep
 from ._clustering import clusters
 from ._input import load_joint, unit_rows_checked, warn_single_dataset
 
@@ -32,7 +34,7 @@ def _planted_pair(
     joint: AnnData,
     *,
     truth_key: str,
-    cluster_key: str | None,
+    groupby: str | None,
     use_rep: str,
     n_neighbors: int,
     resolution: float,
@@ -48,7 +50,7 @@ def _planted_pair(
         )
     labels = clusters(
         data,
-        cluster_key,
+        groupby,
         n_neighbors=n_neighbors,
         resolution=resolution,
         random_state=random_state,
@@ -65,11 +67,13 @@ def _planted_pair(
     return truth.astype(str).to_numpy()[keep], labels[keep]
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(doc_groupby=doc_groupby, doc_leiden=doc_leiden, doc_use_rep=doc_use_rep)
 def planted_ari(
     joint: AnnData,
     *,
     truth_key: str = "module",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     use_rep: str = "X_muse",
     n_neighbors: int = 15,
     resolution: float = 1.0,
@@ -78,7 +82,7 @@ def planted_ari(
 ) -> float:
     """Adjusted Rand index between the clusters of a joint embedding and the planted gene modules.
 
-    The clusters (``obs[cluster_key]``, or Leiden clusters of the kNN graph of ``use_rep`` computed on
+    The clusters (``obs[groupby]``, or Leiden clusters of the kNN graph of ``use_rep`` computed on
     all rows) are compared on the rows that belong to a module with
     :func:`sklearn.metrics.adjusted_rand_score`. Rows whose ``obs[truth_key]`` is missing or one of
     ``null_values`` (genes outside every module) are excluded.
@@ -90,12 +94,9 @@ def planted_ari(
         ``obsm[use_rep]``) with the planted module of each row in ``obs[truth_key]``.
     truth_key
         Column of ``joint.obs`` with the planted module labels.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    n_neighbors, resolution, random_state
-        Leiden settings used when ``cluster_key`` is ``None``.
+    {doc_groupby}
+    {doc_use_rep}
+    {doc_leiden}
     null_values
         Values of ``obs[truth_key]`` meaning "no module".
 
@@ -110,21 +111,23 @@ def planted_ari(
     >>> obs = pd.DataFrame({"gene": list("abcdef"), "dataset": "d1", "module": [0, 0, 1, 1, -1, -1],
     ...                     "cl": ["x", "x", "y", "y", "x", "y"]})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(6)})
-    >>> mg.metrics.planted_ari(joint, cluster_key="cl")
+    >>> mg.metrics.planted_ari(joint, groupby="cl")
     1.0
     """
     truth, labels = _planted_pair(
-        joint, truth_key=truth_key, cluster_key=cluster_key, use_rep=use_rep, n_neighbors=n_neighbors,
+        joint, truth_key=truth_key, groupby=groupby, use_rep=use_rep, n_neighbors=n_neighbors,
         resolution=resolution, random_state=random_state, null_values=null_values, func="planted_ari",
     )
     return float(adjusted_rand_score(truth, labels))
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(doc_groupby=doc_groupby, doc_leiden=doc_leiden, doc_use_rep=doc_use_rep)
 def planted_nmi(
     joint: AnnData,
     *,
     truth_key: str = "module",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     use_rep: str = "X_muse",
     n_neighbors: int = 15,
     resolution: float = 1.0,
@@ -142,12 +145,9 @@ def planted_nmi(
         Joint embedding with the planted module of each row in ``obs[truth_key]``.
     truth_key
         Column of ``joint.obs`` with the planted module labels.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    n_neighbors, resolution, random_state
-        Leiden settings used when ``cluster_key`` is ``None``.
+    {doc_groupby}
+    {doc_use_rep}
+    {doc_leiden}
     null_values
         Values of ``obs[truth_key]`` meaning "no module".
 
@@ -162,16 +162,17 @@ def planted_nmi(
     >>> obs = pd.DataFrame({"gene": list("abcd"), "dataset": "d1", "module": [0, 0, 1, 1],
     ...                     "cl": ["x", "x", "y", "y"]})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(4)})
-    >>> mg.metrics.planted_nmi(joint, cluster_key="cl")
+    >>> mg.metrics.planted_nmi(joint, groupby="cl")
     1.0
     """
     truth, labels = _planted_pair(
-        joint, truth_key=truth_key, cluster_key=cluster_key, use_rep=use_rep, n_neighbors=n_neighbors,
+        joint, truth_key=truth_key, groupby=groupby, use_rep=use_rep, n_neighbors=n_neighbors,
         resolution=resolution, random_state=random_state, null_values=null_values, func="planted_nmi",
     )
     return float(normalized_mutual_info_score(truth, labels))
 
 
+@doc_params(doc_use_rep=doc_use_rep)
 def same_gene_nn_rate(
     joint: AnnData,
     *,
@@ -189,8 +190,7 @@ def same_gene_nn_rate(
     joint
         Joint embedding (one row per (gene, dataset), ``obs["gene"]``, ``obs["dataset"]``,
         ``obsm[use_rep]``). Rows with NaN are ignored (with a warning).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
+    {doc_use_rep}
     batch_size
         Rows scored at once (memory: ``batch_size × n_rows`` floats).
 
@@ -235,6 +235,7 @@ def same_gene_nn_rate(
     return hits / n_scored
 
 
+@doc_params(doc_use_rep=doc_use_rep)
 def context_separation(
     joint: AnnData,
     *,
@@ -259,8 +260,7 @@ def context_separation(
         Boolean column of ``joint.obs``: whether the row's gene is planted as context specific.
     tissue_key
         Column of ``joint.obs`` with the tissue of each row (pass ``"dataset"`` to compare datasets).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
+    {doc_use_rep}
 
     Returns
     -------
