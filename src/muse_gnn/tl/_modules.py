@@ -45,7 +45,7 @@ def gene_modules(
     random_state: int = 0,
     adatas: Mapping[str, AnnData] | None = None,
     copy: bool = False,
-) -> AnnData | None:
+) -> AnnData | tuple[AnnData, dict[str, AnnData]] | None:
     """Gene modules: Leiden clusters of the (gene, dataset) rows of a joint embedding.
 
     The rows of the joint embedding are clustered like cells: a kNN graph of ``obsm[use_rep]``
@@ -80,11 +80,12 @@ def gene_modules(
         NaN for genes outside the dataset's graph. Every name must be a dataset of ``joint``; datasets of
         ``joint`` missing from ``adatas`` are skipped.
     copy
-        Return a copy of ``joint`` with the results instead of writing to ``joint``.
+        Write nothing into ``joint`` or ``adatas``: return an annotated copy of ``joint`` (and of the datasets).
 
     Returns
     -------
-    ``None``, or the annotated copy when ``copy=True``. Nothing is modified when an error is raised.
+    ``None``; with ``copy=True`` the annotated copy of ``joint``, or ``(joint copy, {name: dataset copy})`` when
+    ``adatas`` is given. Nothing is modified when an error is raised.
 
     Examples
     --------
@@ -152,6 +153,8 @@ def gene_modules(
         out.uns[nkey] = work.uns[nkey]
         for k in ("connectivities_key", "distances_key"):
             out.obsp[work.uns[nkey][k]] = work.obsp[work.uns[nkey][k]]
+    if copy:
+        targets = {name: (adata.copy(), idx, rows) for name, (adata, idx, rows) in targets.items()}
     for name, (adata, idx, rows) in targets.items():
         values = pd.Categorical(
             np.full(adata.n_vars, np.nan, dtype=object), categories=labels.cat.categories
@@ -159,7 +162,9 @@ def gene_modules(
         values[idx] = labels.to_numpy()[rows]
         adata.var[key_added] = values
         logger.info("%s: wrote var[%r] of dataset %r (%d genes labelled)", func, key_added, name, idx.size)
-    return out if copy else None
+    if not copy:
+        return None
+    return (out, {name: t[0] for name, t in targets.items()}) if adatas is not None else out
 
 
 def _check_adatas(
