@@ -42,6 +42,11 @@ _ACTIVITY_NOISE_SD = 0.5  # cell-level log-normal noise of each program's activi
 _SPATIAL_EFFECT = 1.0  # log fold change per sd of a spatial field
 _SPOT_SPACING = 100.0  # Visium-like centre-to-centre distance (µm)
 _N_FOURIER = 32  # random Fourier features per smooth field
+_PROGRAM_ON_RATE = 0.3  # share of (cell type, program) pairs where the program is on
+_PROPORTION_CONCENTRATION = 20.0  # Dirichlet concentration of a dataset's cell-type mix around its tissue's
+_TYPE_FIELD_STRENGTH = 2.0  # spatial data: weight of the smooth fields in the cell-type logits
+_DEPTH_FIELD_STRENGTH = 0.3  # spatial data: log depth change per sd of the depth field
+_GENE_NOISE_SD = 0.25  # dataset-specific log-normal noise of each gene's baseline
 
 
 # ------------------------------------------------------------------------------------------------
@@ -477,7 +482,7 @@ def _draw_tissue_programs(
     """Per tissue: which programs each cell type runs (30 % on, log level ~ N(0.7, 0.5), else ~ N(−2, 0.7))."""
     activity, props = [], []
     for _ in tissues:
-        on = rng.random((n_cell_types, n_modules)) < 0.3
+        on = rng.random((n_cell_types, n_modules)) < _PROGRAM_ON_RATE
         level = np.where(on, rng.normal(0.7, 0.5, on.shape), rng.normal(-2.0, 0.7, on.shape))
         activity.append(np.exp(level))
         props.append(rng.dirichlet(np.full(n_cell_types, 3.0)))
@@ -489,15 +494,15 @@ def _draw_cells(
 ) -> _Cells:
     """Cell types of one dataset; spatial data: spots on a hex grid whose types and depth follow smooth fields."""
     if tech != "spatial":
-        ct = drng.choice(n_cell_types, size=n_c, p=drng.dirichlet(20.0 * props))
+        ct = drng.choice(n_cell_types, size=n_c, p=drng.dirichlet(_PROPORTION_CONCENTRATION * props))
         return _Cells(ct, None, None, np.zeros(n_c))
     xy = _hex_grid(n_c)
     fields = _smooth_fields(drng, xy, n_cell_types + n_spatial_mod + 1)
-    logits = 2.0 * fields[:, :n_cell_types] + np.log(props)
+    logits = _TYPE_FIELD_STRENGTH * fields[:, :n_cell_types] + np.log(props)
     prob = np.exp(logits - logits.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)
     ct = (drng.random((n_c, 1)) > prob.cumsum(axis=1)).sum(axis=1)
-    return _Cells(np.minimum(ct, n_cell_types - 1), xy, fields, 0.3 * fields[:, -1])
+    return _Cells(np.minimum(ct, n_cell_types - 1), xy, fields, _DEPTH_FIELD_STRENGTH * fields[:, -1])
 
 
 def _draw_counts(
@@ -519,7 +524,7 @@ def _draw_counts(
         log_act[:, uni.spatial_modules] += _SPATIAL_EFFECT * mod_fields
     act_pad = np.concatenate([np.exp(log_act), np.zeros((n_c, 1))], axis=1)  # column -1 -> 0
 
-    log_gene = uni.log_baseline[genes] + uni.tech_effect[tech][genes] + drng.normal(0.0, 0.25, size=n_genes)
+    log_gene = uni.log_baseline[genes] + uni.tech_effect[tech][genes] + drng.normal(0.0, _GENE_NOISE_SD, size=n_genes)
     rel = act_pad[:, mods]  # cells × genes (0 for module-free genes)
     rel *= uni.loading[genes]
     rel += 1.0

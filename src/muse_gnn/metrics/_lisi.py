@@ -12,6 +12,9 @@ from ._input import JointRows, load_joint, warn_single_dataset
 
 __all__ = ["ilisi", "ilisi_value", "knn_lisi", "lisi_from_knn"]
 
+_MAX_BETA_STEPS = 50  # binary-search steps for the Gaussian precision β (as scib-metrics)
+_ENTROPY_TOL = 1e-5  # tolerance on the entropy of the weights
+
 
 @doc_params(doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
 def ilisi(
@@ -128,7 +131,7 @@ def lisi_from_knn(
     labels: np.ndarray,
     *,
     perplexity: float,
-    tol: float = 1e-5,
+    tol: float = _ENTROPY_TOL,
     exclude_self: bool = False,
 ) -> np.ndarray:
     """LISI of every row from its kNN distances/indices (see :func:`knn_lisi`); vectorised over rows.
@@ -155,7 +158,7 @@ def lisi_from_knn(
         return H, P / sum_p[:, None]
 
     H, P = hbeta(beta)
-    for _ in range(50):
+    for _ in range(_MAX_BETA_STEPS):
         diff = H - log_u
         active = np.abs(diff) > tol
         if not active.any():

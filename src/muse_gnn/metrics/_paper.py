@@ -47,6 +47,8 @@ __all__ = [
 
 #: Names (and order) of the six paper metrics returned by :func:`paper_metrics`.
 PAPER_METRICS: tuple[str, ...] = ("ASW", "AUC", "iLISI", "GC", "common_gene_ratio", "neighbor_overlap")
+_GRAM_MAX_ROWS = 4096  # AUC pair scores through the full Gram matrix up to this many rows (128 MB), else in chunks
+_PAIR_CHUNK = 262_144  # gene pairs scored per chunk beyond that
 
 
 def _common_gene_mask(data: JointRows) -> np.ndarray:
@@ -74,9 +76,9 @@ def _asw_batch_arrays(X: np.ndarray, labels: np.ndarray, batch: np.ndarray) -> p
     return pd.Series(per_cluster, dtype=float, name="ASW")
 
 
-def _pair_dots(Z: np.ndarray, i: np.ndarray, j: np.ndarray, *, chunk: int = 262_144) -> np.ndarray:
+def _pair_dots(Z: np.ndarray, i: np.ndarray, j: np.ndarray, *, chunk: int = _PAIR_CHUNK) -> np.ndarray:
     """Row dot products ``Z[i] · Z[j]``: through the Gram matrix for small ``Z``, else in chunks."""
-    if Z.shape[0] <= 4096:
+    if Z.shape[0] <= _GRAM_MAX_ROWS:
         return (Z @ Z.T)[i, j]
     out = np.empty(i.size)
     for s in range(0, i.size, chunk):

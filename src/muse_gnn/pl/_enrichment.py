@@ -16,6 +16,8 @@ from ._common import finish, new_axes
 
 __all__ = ["enrichment"]
 
+_MIN_FDR = 1e-300  # FDR values are clipped here before −log10 (an FDR of 0 would be infinite)
+
 _REQUIRED = ("module", "term", "overlap", "fdr")
 _MAX_BUBBLE = 260.0  # marker area (pt²) of the largest overlap
 
@@ -148,7 +150,7 @@ def enrichment(
     x = shown["module"].map(xcol).to_numpy(dtype=float)
     y = shown["term"].map(yrow).to_numpy(dtype=float)
     overlap = shown["overlap"].to_numpy(dtype=float)
-    score = -np.log10(np.clip(shown["fdr"].to_numpy(dtype=float), 1e-300, 1.0))
+    score = -np.log10(np.clip(shown["fdr"].to_numpy(dtype=float), _MIN_FDR, 1.0))
     scale = _MAX_BUBBLE / max(overlap.max(), 1.0)
 
     labels = [_truncate(t, max_label_length) for t in term_order]
