@@ -10,6 +10,7 @@ __all__ = [
     "doc_joint",
     "doc_joint_rows",
     "doc_leiden",
+    "doc_metric",
     "doc_params",
     "doc_plot_output",
     "doc_use_rep",
@@ -66,3 +67,7 @@ n_neighbors, resolution, random_state
     Size of the kNN graph, Leiden resolution and seed, used when ``groupby`` is ``None``."""
 
 doc_joint_rows = doc_joint + " Rows with NaN are ignored (with a warning)."
+
+#: The parameters every joint-embedding metric shares.
+doc_metric = {"doc_groupby": doc_groupby, "doc_leiden": doc_leiden, "doc_joint_rows": doc_joint_rows,
+              "doc_use_rep": doc_use_rep}

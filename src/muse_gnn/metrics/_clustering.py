@@ -10,7 +10,7 @@ from anndata import AnnData
 from .._utils import logger
 from ._input import JointRows
 
-__all__ = ["clusters", "neighbors_graph"]
+__all__ = ["clusters", "graph_and_clusters", "neighbors_graph"]
 
 
 def neighbors_graph(
@@ -78,3 +78,15 @@ def clusters(
     )
     logger.info("%s: %d Leiden clusters (resolution %s)", func, len(pd.unique(labels)), resolution)
     return labels
+
+
+def graph_and_clusters(
+    data: JointRows, groupby: str | None, *, n_neighbors: int, resolution: float, random_state: int, func: str
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The kNN connectivities of ``data.X`` and the cluster labels (``obs[groupby]``, or Leiden of that graph)."""
+    conn, leiden = neighbors_graph(data.X, n_neighbors=n_neighbors, random_state=random_state,
+                                   leiden=groupby is None, resolution=resolution, func=func)
+    if groupby is None:
+        return conn, leiden
+    return conn, clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution,
+                          random_state=random_state, func=func)

@@ -7,7 +7,7 @@ import pandas as pd
 from anndata import AnnData
 from sklearn.neighbors import NearestNeighbors
 
-from .._docs import doc_joint_rows, doc_params, doc_use_rep
+from .._docs import doc_metric, doc_params
 from ._input import JointRows, load_joint, warn_single_dataset
 
 __all__ = ["ilisi", "ilisi_value", "knn_lisi", "lisi_from_knn"]
@@ -16,7 +16,7 @@ _MAX_BETA_STEPS = 50  # binary-search steps for the Gaussian precision β (as sc
 _ENTROPY_TOL = 1e-5  # tolerance on the entropy of the weights
 
 
-@doc_params(doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def ilisi(
     joint: AnnData,
     *,

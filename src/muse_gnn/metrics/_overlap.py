@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 from .._compat import renamed_parameter
-from .._docs import doc_groupby, doc_joint_rows, doc_params, doc_use_rep
+from .._docs import doc_metric, doc_params
 from .._utils import logger
 from ._clustering import clusters
 from ._input import Graph, JointRows, load_joint, normalize_graphs, row_positions, warn_single_dataset
@@ -20,7 +20,7 @@ __all__ = ["neighbor_overlap", "neighbor_overlap_arrays"]
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(doc_groupby=doc_groupby, doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def neighbor_overlap(
     joint: AnnData,
     graphs: Mapping[str, Any],
@@ -84,14 +84,8 @@ def neighbor_overlap(
     if data.n_datasets < 2:
         nan = warn_single_dataset(func, "neighbor_overlap")
         return (nan, pd.Series(dtype=float, name="neighbor_overlap")) if return_all else nan
-    labels = clusters(
-        data,
-        groupby,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    labels = clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state,
+                      func=func)
     value, per = neighbor_overlap_arrays(
         data, g, labels, max_pairs=max_pairs, random_state=random_state, func=func
     )

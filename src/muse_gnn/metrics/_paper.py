@@ -21,9 +21,9 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score, silhouette_samples
 
 from .._compat import renamed_parameter
-from .._docs import doc_groupby, doc_joint_rows, doc_leiden, doc_params, doc_use_rep
+from .._docs import doc_metric, doc_params
 from .._utils import logger
-from ._clustering import clusters, neighbors_graph
+from ._clustering import clusters, graph_and_clusters
 from ._input import (
     Graph,
     JointRows,
@@ -177,12 +177,7 @@ def _common_gene_ratio_arrays(gene: np.ndarray, labels: np.ndarray) -> float:
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(
-    doc_groupby=doc_groupby,
-    doc_leiden=doc_leiden,
-    doc_joint_rows=doc_joint_rows,
-    doc_use_rep=doc_use_rep,
-)
+@doc_params(**doc_metric)
 def asw_batch(
     joint: AnnData,
     *,
@@ -233,14 +228,8 @@ def asw_batch(
     if data.n_datasets < 2:
         nan = warn_single_dataset(func, "ASW")
         return (nan, pd.Series(dtype=float, name="ASW")) if return_all else nan
-    labels = clusters(
-        data,
-        groupby,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    labels = clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state,
+                      func=func)
     return _finish_asw(data, labels, func, return_all)
 
 
@@ -259,7 +248,7 @@ def _finish_asw(data: JointRows, labels: np.ndarray, func: str, return_all: bool
     return (value, per) if return_all else value
 
 
-@doc_params(doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def auc_graph(
     joint: AnnData,
     graphs: Mapping[str, Any],
@@ -323,12 +312,7 @@ def auc_graph(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(
-    doc_groupby=doc_groupby,
-    doc_leiden=doc_leiden,
-    doc_joint_rows=doc_joint_rows,
-    doc_use_rep=doc_use_rep,
-)
+@doc_params(**doc_metric)
 def graph_connectivity(
     joint: AnnData,
     *,
@@ -370,27 +354,13 @@ def graph_connectivity(
     """
     func = "graph_connectivity"
     data = load_joint(joint, use_rep, func, check_unique=False)
-    conn, leiden = neighbors_graph(
-        data.X,
-        n_neighbors=n_neighbors,
-        random_state=random_state,
-        leiden=groupby is None,
-        resolution=resolution,
-        func=func,
-    )
-    labels = leiden if groupby is None else clusters(
-        data,
-        groupby,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    conn, labels = graph_and_clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution,
+                                      random_state=random_state, func=func)
     return _graph_connectivity_arrays(conn, labels)
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(doc_groupby=doc_groupby, doc_leiden=doc_leiden, doc_joint_rows=doc_joint_rows)
+@doc_params(**doc_metric)
 def common_gene_ratio(
     joint: AnnData,
     *,
@@ -432,19 +402,13 @@ def common_gene_ratio(
     data = load_joint(joint, use_rep, func)
     if data.n_datasets < 2:
         return warn_single_dataset(func, "common_gene_ratio")
-    labels = clusters(
-        data,
-        groupby,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    labels = clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state,
+                      func=func)
     return _common_gene_ratio_arrays(data.gene, labels)
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(doc_groupby=doc_groupby, doc_joint_rows=doc_joint_rows, doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def paper_metrics(
     joint: AnnData,
     graphs: Mapping[str, Any] | None = None,
@@ -523,22 +487,8 @@ def paper_metrics(
     g = normalize_graphs(graphs, func, graph_key=graph_key) if graphs is not None else None
     multi = data.n_datasets >= 2
 
-    conn, leiden = neighbors_graph(
-        data.X,
-        n_neighbors=n_neighbors,
-        random_state=random_state,
-        leiden=groupby is None,
-        resolution=resolution,
-        func=func,
-    )
-    labels = leiden if groupby is None else clusters(
-        data,
-        groupby,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    conn, labels = graph_and_clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution,
+                                      random_state=random_state, func=func)
 
     nan = float("nan")
     if not multi:

@@ -21,7 +21,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from muse_gnn._utils import logger
 
 from .._compat import renamed_parameter
-from .._docs import doc_groupby, doc_leiden, doc_params, doc_use_rep
+from .._docs import doc_metric, doc_params
 from ._clustering import clusters
 from ._input import load_joint, unit_rows_checked, warn_single_dataset
 
@@ -48,14 +48,8 @@ def _planted_pair(
             f"{func}: `joint.obs[{truth_key!r}]` not found; it should hold each row's planted module "
             "(written by `mg.datasets.simulate`)."
         )
-    labels = clusters(
-        data,
-        groupby,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    labels = clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state,
+                      func=func)
     truth = data.obs[truth_key]
     keep = truth.notna().to_numpy() & ~truth.isin(list(null_values)).to_numpy()
     if keep.sum() < 2:
@@ -68,7 +62,7 @@ def _planted_pair(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(doc_groupby=doc_groupby, doc_leiden=doc_leiden, doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def planted_ari(
     joint: AnnData,
     *,
@@ -122,7 +116,7 @@ def planted_ari(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(doc_groupby=doc_groupby, doc_leiden=doc_leiden, doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def planted_nmi(
     joint: AnnData,
     *,
@@ -172,7 +166,7 @@ def planted_nmi(
     return float(normalized_mutual_info_score(truth, labels))
 
 
-@doc_params(doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def same_gene_nn_rate(
     joint: AnnData,
     *,
@@ -235,7 +229,7 @@ def same_gene_nn_rate(
     return hits / n_scored
 
 
-@doc_params(doc_use_rep=doc_use_rep)
+@doc_params(**doc_metric)
 def context_separation(
     joint: AnnData,
     *,
