@@ -7,6 +7,7 @@ appearance), ``obs_names`` ``"{gene}@{dataset}"`` and the vectors in ``obsm[key]
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +31,7 @@ __all__ = [
     "get_rep",
     "joint_rows",
     "natural_key",
+    "nonfinite_rows_ignored",
     "unit_rows",
 ]
 
@@ -169,6 +171,19 @@ def unit_rows(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), _NORM_EPS)
 
 
+def nonfinite_rows_ignored(X: np.ndarray, use_rep: str, func: str, *, stacklevel: int = 3) -> np.ndarray:
+    """Mask of the finite rows of ``X``; warns (at the caller's caller) how many rows are ignored."""
+    finite = np.isfinite(X).all(axis=1)
+    n_bad = int((~finite).sum())
+    if n_bad:
+        warnings.warn(
+            f"{func}: {n_bad} of {X.shape[0]} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return finite
+
+
 @dataclass
 class JointRows:
     """The finite rows of a joint embedding, as plain arrays."""
@@ -192,15 +207,26 @@ class JointRows:
 
 
 def joint_rows(
-    joint: Any, use_rep: str, func: str, *, gene_key: str = "gene", dataset_key: str = "dataset",
+    joint: Any,
+    use_rep: str,
+    func: str,
+    *,
+    gene_key: str = "gene",
+    dataset_key: str = "dataset",
     check_unique: bool = True,
+    stacklevel: int = 4,
 ) -> JointRows:
-    """Validate a joint embedding and return its finite rows (rows with NaN/inf are dropped; see ``n_dropped``)."""
+    """Validate a joint embedding and return its finite rows.
+
+    Rows with NaN/inf are dropped (``n_dropped``) with a warning ``stacklevel`` frames above this function's
+    caller; the default points at the user's call of a public function that calls a helper calling this.
+    """
     check_joint(joint, func, columns=(gene_key, dataset_key), unique=False)
     X = get_rep(joint, use_rep, func, allow_nonfinite=True)
     finite = np.isfinite(X).all(axis=1)
     if not finite.any():
         raise ValueError(f"{func}: every row of `obsm[{use_rep!r}]` contains NaN/inf; nothing to evaluate.")
+    nonfinite_rows_ignored(X, use_rep, func, stacklevel=stacklevel + 1)
     obs = joint.obs.iloc[np.flatnonzero(finite)]
     gene = obs[gene_key].astype(str).to_numpy(dtype=object)
     dataset = obs[dataset_key].astype(str).to_numpy(dtype=object)

@@ -38,15 +38,7 @@ def load_joint(
 
     Rows with a NaN/inf anywhere in ``obsm[use_rep]`` are dropped with a warning giving their count.
     """
-    data = joint_rows(joint, use_rep, func, gene_key=gene_key, dataset_key=dataset_key, check_unique=check_unique)
-    if data.n_dropped:
-        warnings.warn(
-            f"{func}: {data.n_dropped} of {data.n + data.n_dropped} rows of `obsm[{use_rep!r}]` contain NaN/inf "
-            "and are ignored.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return data
+    return joint_rows(joint, use_rep, func, gene_key=gene_key, dataset_key=dataset_key, check_unique=check_unique)
 
 
 @dataclass

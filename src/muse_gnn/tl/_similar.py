@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._utils import logger
-from .._joint import check_joint, get_rep, unit_rows
+from .._joint import check_joint, get_rep, nonfinite_rows_ignored, unit_rows
 
 __all__ = ["similar_genes"]
 
@@ -116,13 +115,7 @@ def similar_genes(
 
     gene = joint.obs["gene"].astype(str).to_numpy(dtype=object)
     dataset = joint.obs["dataset"].astype(str).to_numpy(dtype=object)
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        warnings.warn(
-            f"{func}: {int((~finite).sum())} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
-            UserWarning,
-            stacklevel=2,
-        )
+    finite = nonfinite_rows_ignored(X, use_rep, func)
     selected = _select_datasets(dataset, datasets, func)
     usable = finite & np.isin(dataset, selected)
     unknown = [g for g in queries if not np.any(usable & (gene == g))]
