@@ -171,13 +171,16 @@ def unit_rows(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), _NORM_EPS)
 
 
-def nonfinite_rows_ignored(X: np.ndarray, use_rep: str, func: str, *, stacklevel: int = 3) -> np.ndarray:
-    """Mask of the finite rows of ``X``; warns (at the caller's caller) how many rows are ignored."""
+def nonfinite_rows_ignored(X: np.ndarray, func: str, what: str, *, stacklevel: int = 3) -> np.ndarray:
+    """Mask of the finite rows of ``X`` (``what``, e.g. "rows of `obsm['X_muse']`"); warns how many are ignored.
+
+    The warning points ``stacklevel`` frames up, as :func:`warnings.warn` counts from this function.
+    """
     finite = np.isfinite(X).all(axis=1)
     n_bad = int((~finite).sum())
     if n_bad:
         warnings.warn(
-            f"{func}: {n_bad} of {X.shape[0]} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
+            f"{func}: {n_bad} of {X.shape[0]} {what} contain NaN/inf and are ignored.",
             UserWarning,
             stacklevel=stacklevel,
         )
@@ -214,19 +217,19 @@ def joint_rows(
     gene_key: str = "gene",
     dataset_key: str = "dataset",
     check_unique: bool = True,
-    stacklevel: int = 4,
+    stacklevel: int = 3,
 ) -> JointRows:
     """Validate a joint embedding and return its finite rows.
 
-    Rows with NaN/inf are dropped (``n_dropped``) with a warning ``stacklevel`` frames above this function's
-    caller; the default points at the user's call of a public function that calls a helper calling this.
+    Rows with NaN/inf are dropped (``n_dropped``) with a warning; ``stacklevel`` as :func:`warnings.warn`'s seen
+    from the caller (the default points at the user's call when a public function calls this directly).
     """
     check_joint(joint, func, columns=(gene_key, dataset_key), unique=False)
     X = get_rep(joint, use_rep, func, allow_nonfinite=True)
     finite = np.isfinite(X).all(axis=1)
     if not finite.any():
         raise ValueError(f"{func}: every row of `obsm[{use_rep!r}]` contains NaN/inf; nothing to evaluate.")
-    nonfinite_rows_ignored(X, use_rep, func, stacklevel=stacklevel + 1)
+    nonfinite_rows_ignored(X, func, f"rows of `obsm[{use_rep!r}]`", stacklevel=stacklevel + 1)
     obs = joint.obs.iloc[np.flatnonzero(finite)]
     gene = obs[gene_key].astype(str).to_numpy(dtype=object)
     dataset = obs[dataset_key].astype(str).to_numpy(dtype=object)

@@ -7,8 +7,8 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .._joint import JointRows
 from .._utils import logger
-from ._input import JointRows
 
 __all__ = ["clusters", "graph_and_clusters", "neighbors_graph"]
 

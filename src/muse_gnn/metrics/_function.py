@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from muse_gnn._joint import gene_vectors
+from muse_gnn._joint import gene_vectors, nonfinite_rows_ignored
 from muse_gnn._utils import logger
 
 __all__ = ["GeneSetScores", "gene_embedding_table", "geneset_auroc", "pair_auroc"]
@@ -170,15 +170,8 @@ def gene_embedding_table(
         raise ValueError(f"{func}: the embedding is empty (shape {values.shape}).")
     values = values.astype(np.float64, copy=False)
     genes = np.asarray(genes, dtype=object)
-    finite = np.isfinite(values).all(axis=1)
-    n_bad = int((~finite).sum())
-    if n_bad:
-        warnings.warn(
-            f"{func}: {n_bad} of {values.shape[0]} embedding rows contain NaN/inf and are ignored.",
-            UserWarning,
-            stacklevel=3,
-        )
-    if n_bad == values.shape[0]:
+    finite = nonfinite_rows_ignored(values, func, "embedding rows")
+    if not finite.any():
         raise ValueError(f"{func}: every row of the embedding contains NaN/inf.")
     genes = genes[finite]
     if not group and not pd.Index(genes).is_unique:

@@ -12,33 +12,15 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
-from .._joint import JointRows, joint_rows
+from .._joint import JointRows
 
 __all__ = [
     "Graph",
-    "JointRows",
-    "load_joint",
     "normalize_graphs",
     "row_positions",
     "unit_rows_checked",
     "warn_single_dataset",
 ]
-
-
-def load_joint(
-    joint: Any,
-    use_rep: str,
-    func: str,
-    *,
-    gene_key: str = "gene",
-    dataset_key: str = "dataset",
-    check_unique: bool = True,
-) -> JointRows:
-    """Validate a joint embedding and return its finite rows.
-
-    Rows with a NaN/inf anywhere in ``obsm[use_rep]`` are dropped with a warning giving their count.
-    """
-    return joint_rows(joint, use_rep, func, gene_key=gene_key, dataset_key=dataset_key, check_unique=check_unique)
 
 
 @dataclass

@@ -8,7 +8,8 @@ from anndata import AnnData
 from sklearn.neighbors import NearestNeighbors
 
 from .._docs import doc_metric, doc_params
-from ._input import JointRows, load_joint, warn_single_dataset
+from .._joint import JointRows, joint_rows
+from ._input import warn_single_dataset
 
 __all__ = ["ilisi", "ilisi_value", "knn_lisi", "lisi_from_knn"]
 
@@ -68,7 +69,7 @@ def ilisi(
     True
     """
     func = "ilisi"
-    data = load_joint(joint, use_rep, func, dataset_key=batch_key, check_unique=False)
+    data = joint_rows(joint, use_rep, func, dataset_key=batch_key, check_unique=False)
     if data.n_datasets < 2:
         return warn_single_dataset(func, "iLISI")
     return ilisi_value(

@@ -12,9 +12,10 @@ from anndata import AnnData
 
 from .._compat import renamed_parameter
 from .._docs import doc_metric, doc_params
+from .._joint import JointRows, joint_rows
 from .._utils import logger
 from ._clustering import clusters
-from ._input import Graph, JointRows, load_joint, normalize_graphs, row_positions, warn_single_dataset
+from ._input import Graph, normalize_graphs, row_positions, warn_single_dataset
 
 __all__ = ["neighbor_overlap", "neighbor_overlap_arrays"]
 
@@ -79,7 +80,7 @@ def neighbor_overlap(
     1.0
     """
     func = "neighbor_overlap"
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     g = normalize_graphs(graphs, func, graph_key=graph_key)
     if data.n_datasets < 2:
         nan = warn_single_dataset(func, "neighbor_overlap")

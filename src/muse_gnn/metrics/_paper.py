@@ -22,12 +22,11 @@ from sklearn.metrics import roc_auc_score, silhouette_samples
 
 from .._compat import renamed_parameter
 from .._docs import doc_metric, doc_params
+from .._joint import JointRows, joint_rows
 from .._utils import logger
 from ._clustering import clusters, graph_and_clusters
 from ._input import (
     Graph,
-    JointRows,
-    load_joint,
     normalize_graphs,
     row_positions,
     unit_rows_checked,
@@ -224,7 +223,7 @@ def asw_batch(
     True
     """
     func = "asw_batch"
-    data = load_joint(joint, use_rep, func, dataset_key=batch_key, check_unique=False)
+    data = joint_rows(joint, use_rep, func, dataset_key=batch_key, check_unique=False)
     if data.n_datasets < 2:
         nan = warn_single_dataset(func, "ASW")
         return (nan, pd.Series(dtype=float, name="ASW")) if return_all else nan
@@ -304,7 +303,7 @@ def auc_graph(
     1.0
     """
     func = "auc_graph"
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     g = normalize_graphs(graphs, func, graph_key=graph_key)
     per = _auc_graph_arrays(data, g, max_pairs=max_pairs, random_state=random_state, func=func)
     value = float(per.mean()) if per.notna().any() else float("nan")
@@ -353,7 +352,7 @@ def graph_connectivity(
     1.0
     """
     func = "graph_connectivity"
-    data = load_joint(joint, use_rep, func, check_unique=False)
+    data = joint_rows(joint, use_rep, func, check_unique=False)
     conn, labels = graph_and_clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution,
                                       random_state=random_state, func=func)
     return _graph_connectivity_arrays(conn, labels)
@@ -399,7 +398,7 @@ def common_gene_ratio(
     0.25
     """
     func = "common_gene_ratio"
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     if data.n_datasets < 2:
         return warn_single_dataset(func, "common_gene_ratio")
     labels = clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state,
@@ -475,7 +474,7 @@ def paper_metrics(
     ['ASW', 'AUC', 'iLISI', 'GC', 'common_gene_ratio', 'neighbor_overlap']
     """
     func = "paper_metrics"
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     if common_genes_only:
         mask = _common_gene_mask(data)
         if not mask.any():

@@ -22,8 +22,9 @@ from muse_gnn._utils import logger
 
 from .._compat import renamed_parameter
 from .._docs import doc_metric, doc_params
+from .._joint import joint_rows
 from ._clustering import clusters
-from ._input import load_joint, unit_rows_checked, warn_single_dataset
+from ._input import unit_rows_checked, warn_single_dataset
 
 __all__ = ["context_separation", "planted_ari", "planted_nmi", "same_gene_nn_rate"]
 
@@ -42,7 +43,7 @@ def _planted_pair(
     null_values: Sequence[Any],
     func: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func, stacklevel=4)
     if truth_key not in data.obs.columns:
         raise KeyError(
             f"{func}: `joint.obs[{truth_key!r}]` not found; it should hold each row's planted module "
@@ -202,7 +203,7 @@ def same_gene_nn_rate(
     1.0
     """
     func = "same_gene_nn_rate"
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     if data.n_datasets < 2:
         return warn_single_dataset(func, "same_gene_nn_rate")
     n_ds = pd.Series(data.dataset).groupby(data.gene).nunique()
@@ -275,7 +276,7 @@ def context_separation(
     1.0
     """
     func = "context_separation"
-    data = load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     for key in (context_key, tissue_key):
         if key not in data.obs.columns:
             raise KeyError(f"{func}: `joint.obs[{key!r}]` not found.")

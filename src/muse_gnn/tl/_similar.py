@@ -115,7 +115,7 @@ def similar_genes(
 
     gene = joint.obs["gene"].astype(str).to_numpy(dtype=object)
     dataset = joint.obs["dataset"].astype(str).to_numpy(dtype=object)
-    finite = nonfinite_rows_ignored(X, use_rep, func)
+    finite = nonfinite_rows_ignored(X, func, f"rows of `obsm[{use_rep!r}]`")
     selected = _select_datasets(dataset, datasets, func)
     usable = finite & np.isin(dataset, selected)
     unknown = [g for g in queries if not np.any(usable & (gene == g))]
