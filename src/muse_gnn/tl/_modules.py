@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._docs import doc_joint, doc_params, doc_use_rep
 from .._joint import check_groupby, check_joint, get_rep, natural_key
 from .._joint import check_joint as _check_joint  # noqa: F401 - tl/_context.py imports these three from here
 from .._joint import get_rep as _get_rep  # noqa: F401
@@ -35,6 +36,7 @@ def _find_neighbors(joint: AnnData, use_rep: str, n_neighbors: int) -> str | Non
     return None
 
 
+@doc_params(doc_joint=doc_joint, doc_use_rep=doc_use_rep)
 def gene_modules(
     joint: AnnData,
     *,
@@ -60,11 +62,8 @@ def gene_modules(
 
     Parameters
     ----------
-    joint
-        Joint embedding from :meth:`muse_gnn.MuseGNN.joint_embedding`: one row per (gene, dataset) with
-        ``obs`` columns ``gene`` and ``dataset``.
-    use_rep
-        Embedding in ``joint.obsm``.
+    {doc_joint}
+    {doc_use_rep}
     resolution
         Leiden resolution; higher gives more, smaller modules.
     n_neighbors

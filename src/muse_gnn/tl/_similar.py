@@ -10,6 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._utils import logger
+from .._docs import doc_params, doc_use_rep
 from .._joint import check_joint, get_rep, nonfinite_rows_ignored, unit_rows
 
 __all__ = ["similar_genes"]
@@ -45,6 +46,7 @@ def _select_datasets(dataset: np.ndarray, datasets: Any, func: str) -> list[str]
     return [d for d in known if d in wanted]
 
 
+@doc_params(doc_use_rep=doc_use_rep)
 def similar_genes(
     model_or_joint: Any,
     genes: str | Sequence[str],
@@ -73,8 +75,7 @@ def similar_genes(
         Neighbours per (query row, target dataset); fewer when the target dataset has fewer rows.
     datasets
         Datasets to use, both as query rows and as targets. Default: all.
-    use_rep
-        Embedding in ``obsm``.
+    {doc_use_rep}
 
     Returns
     -------
