@@ -407,11 +407,11 @@ def test_save_follows_scanpy(tmp_path, monkeypatch):
         "history.pdf", "history.png", "history_run1.png", "history_run2.png", "module_sharing.pdf"]
 
 
-def test_module_sharing_between_is_renamed_context_key():
+def test_module_sharing_between_is_renamed_tissue_key():
     joint = _sharing_joint()
-    with pytest.warns(FutureWarning, match="`between` is renamed `context_key`"):
+    with pytest.warns(FutureWarning, match="`between` is renamed `tissue_key`"):
         old = mg.pl.module_sharing(joint, between="tissue", min_rows=2, exclude=["unassigned"], show=False)
-    new = mg.pl.module_sharing(joint, context_key="tissue", min_rows=2, exclude=["unassigned"], show=False)
+    new = mg.pl.module_sharing(joint, tissue_key="tissue", min_rows=2, exclude=["unassigned"], show=False)
     assert [p.get_height() for p in old.patches] == [p.get_height() for p in new.patches]
-    with pytest.raises(TypeError, match="pass `context_key` only"):
-        mg.pl.module_sharing(joint, between="tissue", context_key="tissue", show=False)
+    with pytest.raises(TypeError, match="pass `tissue_key` only"):
+        mg.pl.module_sharing(joint, between="tissue", tissue_key="tissue", show=False)
