@@ -300,9 +300,9 @@ def ortholog_coclustering(
 
     genes = joint.obs["gene"].astype(str).to_numpy(dtype=object)
     if orthologs is not None:
-        from ..pp._orthologs import _pairs  # one-to-one table, ambiguous symbols removed
+        from ..pp._orthologs import ortholog_pairs  # one-to-one table, ambiguous symbols removed
 
-        mapping = _pairs(orthologs, species[1], species[0])
+        mapping = ortholog_pairs(orthologs, species[1], species[0])
         is_b = sp_lab == species[1]
         mapped = pd.Series(genes[is_b]).map(mapping)
         logger.info("%s: %d of %d %s rows mapped to %s symbols", func, int(mapped.notna().sum()),
