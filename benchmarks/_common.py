@@ -49,18 +49,8 @@ def collection(seed: int, *, n_datasets: int = 6, n_genes: int = 800, n_top_gene
 
 
 def annotate_truth(joint: ad.AnnData, adatas: dict[str, ad.AnnData]) -> ad.AnnData:
-    """Copy each row's planted module and context flag from its dataset's ``.var``."""
-    mod = np.empty(joint.n_obs, dtype=object)
-    ctx = np.zeros(joint.n_obs, dtype=bool)
-    ds = joint.obs["dataset"].astype(str).to_numpy()
-    genes = joint.obs["gene"].astype(str).to_numpy()
-    for name, a in adatas.items():
-        m = ds == name
-        mod[m] = a.var.loc[genes[m], "module"].astype(str).to_numpy()
-        if "context_gene" in a.var:
-            ctx[m] = a.var.loc[genes[m], "context_gene"].to_numpy(dtype=bool)
-    joint.obs["module"] = pd.Categorical(mod)
-    joint.obs["context_gene"] = ctx
+    """Copy each row's planted module and context flag from its dataset's ``.var`` (``mg.datasets.planted_modules``)."""
+    mg.datasets.planted_modules(joint, adatas)
     return joint
 
 

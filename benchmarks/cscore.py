@@ -10,8 +10,9 @@ Compared, in the same process and interleaved run by run:
 * ``ours_dense`` / ``ours_sparse``: :func:`muse_gnn.pp.cscore_arrays` (default CPU path: numpy) on the dense
   ``float64`` matrix and on a CSR copy; ``ours_torch_cpu`` and ``ours_product_denominators`` (the four
   ``n × p²`` products instead of the per-gene sums for the two denominators) on the smaller case;
-* ``naive_dense_baseline``: a straightforward dense numpy transcription of the published algorithm written
-  for this benchmark (the authors' code needs numpy < 2 and is not vendored); ours must equal it;
+* ``naive_dense_baseline``: ``naive_cscore`` of ``tests/_cscore_reference.py`` (shared with the tests), a
+  straightforward dense numpy transcription of the published algorithm (the authors' code needs numpy < 2 and
+  is not vendored); ours must equal it;
 * the reference figures recorded with the authors' code (0.82 s median, 178 MB traced peak, 2,000 × 1,000),
   on another machine (2 CPUs, numpy 1.26.4, OpenBLAS);
 * ``ours_cuda`` / ``ours_cuda_sparse``: the torch path on a CUDA GPU, when one is present.
@@ -43,11 +44,13 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import ndtr
 
 from muse_gnn.pp._cscore import _cscore_engine, cscore_arrays
 
-__all__ = ["main", "naive_dense_baseline", "simulate_counts"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _cscore_reference import naive_cscore  # noqa: E402  (the one naive reference, shared with the tests)
+
+__all__ = ["main", "simulate_counts"]
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -93,61 +96,9 @@ def simulate_counts(n_cells: int, n_genes: int, seed: int = 20233) -> tuple[np.n
     return x, s.astype(np.float64)
 
 
-def naive_dense_baseline(X: np.ndarray, s: np.ndarray, post_process: bool = True):
-    """Naive dense baseline: the published CS-CORE algorithm transcribed line by line with dense numpy arrays.
-
-    Every step materialises ``cells × genes`` arrays and the four ``genes × genes`` products are full
-    matrix products, as in the published code. Returns ``(est, p_value, test_stat)``.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    s2 = s * s
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = s @ X / s2.sum()
-        M = np.outer(s, mu)
-        sig = s2 @ ((X - M) ** 2 - M) / (s2 * s2).sum()
-        theta = mu**2 / sig
-        j, delta = 0, np.inf
-        while delta > 0.05 and j <= 10:
-            prev = theta.copy()
-            prev[prev < 0] = np.inf
-            tm = np.median(theta[theta > 0])
-            w = M + np.outer(s2, mu**2 / tm)
-            w[w <= 0] = 1
-            mu = (s @ (X / w)) / (s2 @ (1 / w))
-            M = np.outer(s, mu)
-            h = (M**2 / tm + M) ** 2
-            h[h <= 0] = 1
-            sig = s2 @ (((X - M) ** 2 - M) / h) / ((s2 * s2) @ (1 / h))
-            theta = mu**2 / sig
-            j += 1
-            sub = (prev > 0) & (theta > 0)
-            delta = np.max(np.abs(np.log(theta[sub]) - np.log(prev[sub])))
-        tm = np.median(theta[theta > 0])
-        w = M + np.outer(s2, mu**2 / tm)
-        w[w <= 0] = 1
-        Xc = X - M
-        Xw = Xc / w
-        covar = ((s2[:, None] * Xw).T @ Xw) / ((s2[:, None] / w).T @ (s2[:, None] / w))
-        Sg = M + np.outer(s2, sig)
-        Xw = Xc / Sg
-        T = ((s2[:, None] * Xw).T @ Xw) / np.sqrt((s2[:, None] / Sg).T @ (s2[:, None] / Sg))
-        p_value = 2 * ndtr(-np.abs(T))
-        neg = sig < 0
-        sd = np.sqrt(np.where(neg, 1.0, sig))
-        est = covar / np.outer(sd, sd)
-    est[neg, neg] = np.inf
-    if post_process:
-        bad = np.diag(est) == np.inf
-        est[bad, :] = 0
-        est[:, bad] = 0
-        np.fill_diagonal(est, 1)
-        np.clip(est, -1, 1, out=est)
-    return est, p_value, T
-
-
 def _implementations(size: str) -> dict:
     impls = {
-        "naive_dense_baseline": lambda X, S, s: naive_dense_baseline(X, s),
+        "naive_dense_baseline": lambda X, S, s: naive_cscore(X, s)[:3],
         "ours_dense": lambda X, S, s: cscore_arrays(X, s, device="cpu"),
         "ours_sparse": lambda X, S, s: cscore_arrays(S, s, device="cpu"),
     }

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy import stats
-from scipy.special import ndtr
+
+from _cscore_reference import naive_cscore
 
 import muse_gnn as mg
 from muse_gnn import ConvergenceWarning, MuseGNNWarning
@@ -35,55 +36,6 @@ def load_case(case: str) -> dict[str, np.ndarray]:
 def assert_matches(mine: np.ndarray, ref: np.ndarray, what: str) -> None:
     assert mine.shape == ref.shape and mine.dtype == np.float64, what
     np.testing.assert_allclose(mine, ref, rtol=RTOL, atol=ATOL, err_msg=what)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# a straightforward dense transcription of the published algorithm, used as an independent check
-# --------------------------------------------------------------------------------------------------------------
-def naive_cscore(X: np.ndarray, s: np.ndarray, post_process: bool = True):
-    X = np.asarray(X, dtype=np.float64)
-    s = np.asarray(s, dtype=np.float64)
-    s2 = s * s
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = s @ X / s2.sum()
-        M = np.outer(s, mu)
-        sig = s2 @ ((X - M) ** 2 - M) / (s2 * s2).sum()
-        theta = mu**2 / sig
-        j, delta = 0, np.inf
-        while delta > 0.05 and j <= 10:
-            prev = theta.copy()
-            prev[prev < 0] = np.inf
-            tm = np.median(theta[theta > 0])
-            w = M + np.outer(s2, mu**2 / tm)
-            w[w <= 0] = 1
-            mu = (s @ (X / w)) / (s2 @ (1 / w))
-            M = np.outer(s, mu)
-            h = (M**2 / tm + M) ** 2
-            h[h <= 0] = 1
-            sig = s2 @ (((X - M) ** 2 - M) / h) / ((s2 * s2) @ (1 / h))
-            theta = mu**2 / sig
-            j += 1
-            sub = (prev > 0) & (theta > 0)
-            delta = np.max(np.abs(np.log(theta[sub]) - np.log(prev[sub])))
-        tm = np.median(theta[theta > 0])
-        w = M + np.outer(s2, mu**2 / tm)
-        w[w <= 0] = 1
-        Xw = (X - M) / w
-        covar = ((s2[:, None] * Xw).T @ Xw) / ((s2[:, None] / w).T @ (s2[:, None] / w))
-        Sg = M + np.outer(s2, sig)
-        Xw = (X - M) / Sg
-        T = ((s2[:, None] * Xw).T @ Xw) / np.sqrt((s2[:, None] / Sg).T @ (s2[:, None] / Sg))
-        neg = sig < 0
-        sd = np.sqrt(np.where(neg, 1.0, sig))
-        est = covar / np.outer(sd, sd)
-    est[neg, neg] = np.inf
-    if post_process:
-        bad = np.diag(est) == np.inf
-        est[bad, :] = 0
-        est[:, bad] = 0
-        np.fill_diagonal(est, 1)
-        est = np.clip(est, -1, 1)
-    return est, 2 * ndtr(-np.abs(T)), T, j
 
 
 def simulate(n_cells: int = 400, n_genes: int = 40, seed: int = 0, n_pure: int = 4):

@@ -11,7 +11,8 @@ from scipy.optimize import brentq
 from sklearn.metrics import silhouette_samples
 
 import muse_gnn.metrics as mm
-from muse_gnn.metrics._paper import _lisi_from_knn, _normalize_graphs
+from muse_gnn.metrics._input import normalize_graphs
+from muse_gnn.metrics._lisi import lisi_from_knn
 
 
 def make_joint(X, genes, datasets, **cols) -> AnnData:
@@ -51,7 +52,7 @@ def test_asw_hand_computed():
     joint = make_joint(x, [f"g{i}" for i in range(12)], ds, cl=cl)
     c0 = 1 - (9.5 / 10.5 + 8.5 / 9.5) / 2
     expected = (c0 + 0.75) / 2
-    value, per = mm.asw_batch(joint, cluster_key="cl", return_all=True)
+    value, per = mm.asw_batch(joint, groupby="cl", return_all=True)
     assert value == pytest.approx(expected, abs=1e-12)
     assert set(per.index) == {"0", "1"}
     assert per["1"] == pytest.approx(0.75)
@@ -70,7 +71,7 @@ def test_asw_matches_direct_scib_definition():
         m = cl == c
         s = silhouette_samples(X[m], ds[m])
         per.append(np.mean(1 - np.abs(s)))
-    assert mm.asw_batch(joint, cluster_key="cl") == pytest.approx(np.mean(per), rel=1e-12)
+    assert mm.asw_batch(joint, groupby="cl") == pytest.approx(np.mean(per), rel=1e-12)
 
 
 def test_asw_mixing_vs_separation():
@@ -80,8 +81,8 @@ def test_asw_mixing_vs_separation():
     ds = ["a"] * 100 + ["b"] * 100
     mixed = make_joint(np.vstack([Z, Z + 0.01 * rng.normal(size=Z.shape)]), genes, ds, cl=["0"] * 200)
     separated = make_joint(np.vstack([Z, Z + 20]), genes, ds, cl=["0"] * 200)
-    assert mm.asw_batch(mixed, cluster_key="cl") > 0.95
-    assert mm.asw_batch(separated, cluster_key="cl") < 0.1
+    assert mm.asw_batch(mixed, groupby="cl") > 0.95
+    assert mm.asw_batch(separated, groupby="cl") < 0.1
 
 
 # ------------------------------------------------------------------------------------------- AUC
@@ -155,8 +156,8 @@ def _graph_adata(all_genes, selected, edges):
 def test_graph_forms_agree():
     all_genes = ["a", "b", "x", "c", "d"]
     ad = _graph_adata(all_genes, {"a", "b", "c", "d"}, [(0, 1), (3, 4)])
-    g1 = _normalize_graphs({"d1": ad}, "t")["d1"]
-    g2 = _normalize_graphs({"d1": (list("abcd"), sym(4, [(0, 1), (2, 3)]))}, "t")["d1"]
+    g1 = normalize_graphs({"d1": ad}, "t")["d1"]
+    g2 = normalize_graphs({"d1": (list("abcd"), sym(4, [(0, 1), (2, 3)]))}, "t")["d1"]
     assert list(g1.genes) == list(g2.genes)
     assert (g1.adj != g2.adj).nnz == 0
     Z = angles([0, 30, 90, 60])
@@ -173,19 +174,19 @@ def test_graph_forms_agree():
 def test_graph_edges_outside_selection_warn():
     ad = _graph_adata(["a", "b", "x"], {"a", "b"}, [(0, 1), (1, 2)])
     with pytest.warns(UserWarning, match="outside"):
-        g = _normalize_graphs({"d": ad}, "t")["d"]
+        g = normalize_graphs({"d": ad}, "t")["d"]
     assert g.adj.nnz == 2
 
 
 def test_graph_bad_inputs():
     with pytest.raises(ValueError, match="not symmetric"):
-        _normalize_graphs({"d": (["a", "b"], sp.csr_matrix(np.array([[0, 1], [0, 0]])))}, "t")
+        normalize_graphs({"d": (["a", "b"], sp.csr_matrix(np.array([[0, 1], [0, 0]])))}, "t")
     with pytest.raises(ValueError, match="shape"):
-        _normalize_graphs({"d": (["a", "b", "c"], sp.csr_matrix(np.zeros((2, 2))))}, "t")
+        normalize_graphs({"d": (["a", "b", "c"], sp.csr_matrix(np.zeros((2, 2))))}, "t")
     with pytest.raises(ValueError, match="duplicated"):
-        _normalize_graphs({"d": (["a", "a"], sp.csr_matrix(np.zeros((2, 2))))}, "t")
+        normalize_graphs({"d": (["a", "a"], sp.csr_matrix(np.zeros((2, 2))))}, "t")
     with pytest.raises(TypeError):
-        _normalize_graphs([("a", "b")], "t")
+        normalize_graphs([("a", "b")], "t")
     joint = make_joint(angles([0, 30]), ["a", "b"], ["d1", "d1"])
     with pytest.raises(KeyError, match="no graph given"):
         mm.auc_graph(joint, {"other": (["a", "b"], sym(2, [(0, 1)]))})
@@ -233,7 +234,7 @@ def test_lisi_matches_root_finding_reference():
     idx = np.argsort(d, axis=1)[:, :k]
     dist = np.take_along_axis(d, idx, axis=1)
     perp = 4.0
-    ours = _lisi_from_knn(dist, idx, labels, perplexity=perp)
+    ours = lisi_from_knn(dist, idx, labels, perplexity=perp)
     ref = np.empty(n)
     for i in range(n):
         D = dist[i]
@@ -263,8 +264,8 @@ def test_ilisi_include_self_option():
         idx = order[:, cols]
         # include_self: the row takes one of the k slots (column 0) and weighs nothing
         sub = slice(1, k) if include_self else slice(0, k)
-        lisi = _lisi_from_knn(np.take_along_axis(d, idx[:, sub], axis=1), idx[:, sub], ds, perplexity=k // 3)
-        masked = _lisi_from_knn(np.take_along_axis(d, idx, axis=1), idx, ds, perplexity=k // 3,
+        lisi = lisi_from_knn(np.take_along_axis(d, idx[:, sub], axis=1), idx[:, sub], ds, perplexity=k // 3)
+        masked = lisi_from_knn(np.take_along_axis(d, idx, axis=1), idx, ds, perplexity=k // 3,
                                 exclude_self=include_self)
         np.testing.assert_allclose(masked, lisi, rtol=1e-12)
         expected = np.median(lisi) - 1.0
@@ -281,7 +282,7 @@ def test_graph_connectivity_hand_computed():
     # links each group internally only.  Label x = {0, .1, .2, 10}: largest component 3 of 4;
     # label y = {10.1, 10.2}: connected.  GC = (3/4 + 1) / 2 = 0.875.
     joint = make_joint([0, 0.1, 0.2, 10, 10.1, 10.2], list("abcdef"), ["a"] * 6, cl=list("xxxxyy"))
-    assert mm.graph_connectivity(joint, cluster_key="cl", n_neighbors=3) == pytest.approx(0.875)
+    assert mm.graph_connectivity(joint, groupby="cl", n_neighbors=3) == pytest.approx(0.875)
 
 
 def test_graph_connectivity_leiden_clusters_connected():
@@ -291,7 +292,7 @@ def test_graph_connectivity_leiden_clusters_connected():
     assert mm.graph_connectivity(joint) == pytest.approx(1.0)
     # module labels that cut across the two blobs are not connected within a label
     joint.obs["lab"] = ["p", "q"] * 60
-    assert mm.graph_connectivity(joint, cluster_key="lab") < 0.75
+    assert mm.graph_connectivity(joint, groupby="lab") < 0.75
 
 
 # --------------------------------------------------------------------------------- common genes
@@ -304,9 +305,9 @@ def test_common_gene_ratio_hand_computed():
     ds = ["d1", "d2", "d1", "d2", "d1", "d2", "d3"]
     cl = ["0", "0", "0", "1", "1", "1", "1"]
     joint = make_joint(np.eye(7), genes, ds, cl=cl)
-    assert mm.common_gene_ratio(joint, cluster_key="cl") == pytest.approx(3 / 7)
+    assert mm.common_gene_ratio(joint, groupby="cl") == pytest.approx(3 / 7)
     joint.obs["single"] = "0"  # one cluster: 7 rows, 3 genes -> 4/7
-    assert mm.common_gene_ratio(joint, cluster_key="single") == pytest.approx(4 / 7)
+    assert mm.common_gene_ratio(joint, groupby="single") == pytest.approx(4 / 7)
 
 
 # ---------------------------------------------------------------------------- neighbour overlap
@@ -333,7 +334,7 @@ def test_neighbor_overlap_hand_computed():
     cl = {"a1": "0", "a2": "0", "b1": "0", "c1": "1", "c2": "1", "d2": "1", "d1": "2", "b2": "2"}
     labels = [cl[f"{g}{d[1]}"] for g, d in zip(genes, ds, strict=True)]
     joint = make_joint(np.eye(8), genes, ds, cl=labels)
-    value, per = mm.neighbor_overlap(joint, graphs, cluster_key="cl", return_all=True)
+    value, per = mm.neighbor_overlap(joint, graphs, groupby="cl", return_all=True)
     assert value == pytest.approx(0.28125)
     assert per["1"] == pytest.approx(1 / 6)
 
@@ -347,7 +348,7 @@ def test_neighbor_overlap_single_dataset_cluster_counts_zero():
     # Cluster 1 = {d1, b2, c2, d2}: cross pairs (d1,b2) 1/2, (d1,c2) |{c}∩{b,d}| = 0, (d1,d2) {c}/{c} = 1
     #   -> mean 1/2, weight 4/8.  Total = 2/8 * 1/2 + 4/8 * 1/2 + 0 = 0.375
     joint = make_joint(np.eye(8), genes, ds, cl=labels)
-    value, per = mm.neighbor_overlap(joint, graphs, cluster_key="cl", return_all=True)
+    value, per = mm.neighbor_overlap(joint, graphs, groupby="cl", return_all=True)
     assert np.isnan(per["2"])
     assert value == pytest.approx(0.375)
 
@@ -361,8 +362,8 @@ def test_neighbor_overlap_sampling_close_to_exact():
         A = sp.random(m, m, density=0.05, random_state=int(rng.integers(1000)))
         graphs[d] = (genes, ((A + A.T) > 0).astype(int))
     joint = make_joint(rng.normal(size=(2 * m, 3)), genes * 2, ["d1"] * m + ["d2"] * m, cl=["0"] * (2 * m))
-    exact = mm.neighbor_overlap(joint, graphs, cluster_key="cl")
-    sampled = mm.neighbor_overlap(joint, graphs, cluster_key="cl", max_pairs=20_000)
+    exact = mm.neighbor_overlap(joint, graphs, groupby="cl")
+    sampled = mm.neighbor_overlap(joint, graphs, groupby="cl", max_pairs=20_000)
     assert exact > 0
     assert sampled == pytest.approx(exact, rel=0.05)
 
@@ -386,14 +387,14 @@ def _two_dataset_joint(rng, n=120, noise=0.1):
 def test_paper_metrics_consistent_with_single_functions():
     rng = np.random.default_rng(9)
     joint, graphs = _two_dataset_joint(rng)
-    res = mm.paper_metrics(joint, graphs, cluster_key="module")
+    res = mm.paper_metrics(joint, graphs, groupby="module")
     assert list(res.index) == list(mm.PAPER_METRICS)
-    assert res["ASW"] == pytest.approx(mm.asw_batch(joint, cluster_key="module"))
+    assert res["ASW"] == pytest.approx(mm.asw_batch(joint, groupby="module"))
     assert res["AUC"] == pytest.approx(mm.auc_graph(joint, graphs))
     assert res["iLISI"] == pytest.approx(mm.ilisi(joint))
-    assert res["GC"] == pytest.approx(mm.graph_connectivity(joint, cluster_key="module"))
+    assert res["GC"] == pytest.approx(mm.graph_connectivity(joint, groupby="module"))
     assert res["common_gene_ratio"] == pytest.approx(0.5)  # every gene meets its twin: 1 - 1/2
-    assert res["neighbor_overlap"] == pytest.approx(mm.neighbor_overlap(joint, graphs, cluster_key="module"))
+    assert res["neighbor_overlap"] == pytest.approx(mm.neighbor_overlap(joint, graphs, groupby="module"))
     assert res.attrs["n_clusters"] == 4
     # a well-integrated, structure-preserving embedding scores high on all six
     assert res["ASW"] > 0.8 and res["AUC"] > 0.7 and res["iLISI"] > 0.8 and res["GC"] > 0.9
@@ -408,20 +409,20 @@ def test_paper_metrics_single_dataset_nan_with_warning():
     joint, graphs = _two_dataset_joint(rng)
     one = joint[joint.obs["dataset"] == "a"].copy()
     with pytest.warns(UserWarning, match="single dataset"):
-        res = mm.paper_metrics(one, graphs, cluster_key="module")
+        res = mm.paper_metrics(one, graphs, groupby="module")
     assert res[["ASW", "iLISI", "common_gene_ratio", "neighbor_overlap"]].isna().all()
     assert res[["AUC", "GC"]].notna().all()
     with pytest.warns(UserWarning, match="single dataset"):
         assert np.isnan(mm.ilisi(one))
     with pytest.warns(UserWarning, match="single dataset"):
-        assert np.isnan(mm.asw_batch(one, cluster_key="module"))
+        assert np.isnan(mm.asw_batch(one, groupby="module"))
 
 
 def test_paper_metrics_without_graphs_warns():
     rng = np.random.default_rng(11)
     joint, _ = _two_dataset_joint(rng)
     with pytest.warns(UserWarning, match="no `graphs`"):
-        res = mm.paper_metrics(joint, cluster_key="module")
+        res = mm.paper_metrics(joint, groupby="module")
     assert np.isnan(res["AUC"]) and np.isnan(res["neighbor_overlap"])
     assert res[["ASW", "iLISI", "GC", "common_gene_ratio"]].notna().all()
 
@@ -433,11 +434,11 @@ def test_paper_metrics_nan_rows_and_common_genes():
     X[[0, 5]] = np.nan
     joint.obsm["X_muse"] = X
     with pytest.warns(UserWarning, match="2 of 240 rows"):
-        res = mm.paper_metrics(joint, graphs, cluster_key="module")
+        res = mm.paper_metrics(joint, graphs, groupby="module")
     assert res.attrs["n_rows"] == 238 and res.attrs["n_dropped_nan"] == 2
     # genes g0 and g5 now only in dataset b: common_genes_only drops their remaining rows
     with pytest.warns(UserWarning, match="NaN"):
-        res_c = mm.paper_metrics(joint, graphs, cluster_key="module", common_genes_only=True)
+        res_c = mm.paper_metrics(joint, graphs, groupby="module", common_genes_only=True)
     assert res_c.attrs["n_rows"] == 236
     assert res_c["common_gene_ratio"] == pytest.approx(0.5)
     assert res["common_gene_ratio"] < 0.5
@@ -455,7 +456,7 @@ def test_paper_metrics_bad_inputs():
     with pytest.raises(KeyError, match="'gene'"):
         mm.paper_metrics(bad, graphs)
     with pytest.raises(KeyError, match="nope"):
-        mm.paper_metrics(joint, graphs, cluster_key="nope")
+        mm.paper_metrics(joint, graphs, groupby="nope")
     dup = make_joint(np.eye(3), ["a", "a", "b"], ["d", "d", "d"])
     with pytest.raises(ValueError, match="duplicated"):
         mm.paper_metrics(dup)
@@ -464,7 +465,7 @@ def test_paper_metrics_bad_inputs():
     with pytest.raises(ValueError, match="empty"):
         mm.paper_metrics(empty)
     allnan = make_joint(np.full((3, 2), np.nan), list("abc"), ["d"] * 3)
-    with pytest.raises(ValueError, match="every row"), pytest.warns(UserWarning):
+    with pytest.raises(ValueError, match="every row"):
         mm.ilisi(allnan)
 
 
@@ -527,12 +528,12 @@ def test_planted_ari_nmi_hand_computed():
     # expected index 2*3/6 = 1, max index (2+3)/2 = 2.5 -> ARI = (1 - 1) / (2.5 - 1) = 0
     obs_module = [0, 0, 1, 1, -1, np.nan]
     joint = make_joint(np.eye(6), list("abcdef"), ["d"] * 6, module=obs_module, cl=list("xxxyyx"))
-    assert mm.planted_ari(joint, cluster_key="cl") == pytest.approx(0.0, abs=1e-12)
+    assert mm.planted_ari(joint, groupby="cl") == pytest.approx(0.0, abs=1e-12)
     joint.obs["cl2"] = list("xxyyxy")  # perfect on module rows, rows without module ignored
-    assert mm.planted_ari(joint, cluster_key="cl2") == pytest.approx(1.0)
-    assert mm.planted_nmi(joint, cluster_key="cl2") == pytest.approx(1.0)
+    assert mm.planted_ari(joint, groupby="cl2") == pytest.approx(1.0)
+    assert mm.planted_nmi(joint, groupby="cl2") == pytest.approx(1.0)
     with pytest.raises(KeyError, match="module"):
-        mm.planted_ari(joint, cluster_key="cl", truth_key="nope")
+        mm.planted_ari(joint, groupby="cl", truth_key="nope")
 
 
 def test_planted_ari_leiden_recovers_modules():
@@ -591,7 +592,7 @@ def test_cross_check_scib_metrics():
     cl = rng.choice(["x", "y"], size=n)
     joint = make_joint(X, [f"g{i}" for i in range(n)], ds, cl=cl)
     ref_asw = scib_metrics.silhouette_batch(X, cl, ds)
-    assert mm.asw_batch(joint, cluster_key="cl") == pytest.approx(float(ref_asw), abs=1e-4)
+    assert mm.asw_batch(joint, groupby="cl") == pytest.approx(float(ref_asw), abs=1e-4)
     dist, idx = NearestNeighbors(n_neighbors=90).fit(X).kneighbors(X)
     ref_ilisi = scib_metrics.ilisi_knn(NeighborsResults(indices=idx, distances=dist), ds)
     assert mm.ilisi(joint) == pytest.approx(float(ref_ilisi), abs=1e-3)
@@ -604,3 +605,12 @@ def test_cross_check_scib_metrics():
     ref_gc = scib_metrics.graph_connectivity(nn, labels)
     assert _graph_connectivity_arrays(nn.knn_graph_distances, labels) == pytest.approx(float(ref_gc), abs=1e-12)
     assert ref_gc < 1.0
+
+
+def test_cluster_key_is_renamed_groupby():
+    """The old keyword still works for one release, with a FutureWarning, and gives the same value."""
+    obs = pd.DataFrame({"gene": ["a", "b", "a", "b"], "dataset": ["d1", "d1", "d2", "d2"], "cl": ["0", "1", "0", "0"]})
+    joint = AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(4)})
+    with pytest.warns(FutureWarning, match="`cluster_key` is renamed `groupby`"):
+        old = mm.common_gene_ratio(joint, cluster_key="cl")
+    assert old == mm.common_gene_ratio(joint, groupby="cl") == 0.25

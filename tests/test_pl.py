@@ -378,3 +378,40 @@ def test_public_api():
     for name in mg.pl.__all__:
         doc = getattr(mg.pl, name).__doc__
         assert "Examples" in doc and "Returns" in doc
+
+
+# ----------------------------------------------------------------------------------------------- save= as scanpy
+def test_save_follows_scanpy(tmp_path, monkeypatch):
+    """True: figdir/<plot>.<format>; a suffix string: figdir/<plot><suffix>; a path with a folder: itself."""
+    from muse_gnn._settings import settings
+
+    monkeypatch.setattr(settings, "figdir", tmp_path / "figs")
+    monkeypatch.setattr(settings, "file_format_figs", "png")
+    df = _history_df()
+    mg.pl.history(df, show=False, save=True)
+    _assert_png(tmp_path / "figs" / "history.png")
+    mg.pl.history(df, show=False, save="_run1.png")
+    _assert_png(tmp_path / "figs" / "history_run1.png")
+    mg.pl.history(df, show=False, save="_run2")
+    _assert_png(tmp_path / "figs" / "history_run2.png")
+    monkeypatch.setattr(settings, "file_format_figs", "pdf")
+    mg.pl.history(df, show=False, save=True)
+    assert (tmp_path / "figs" / "history.pdf").read_bytes()[:4] == b"%PDF"
+    nested = tmp_path / "elsewhere" / "h.png"
+    mg.pl.history(df, show=False, save=str(nested))
+    _assert_png(nested)
+    mg.pl.module_sharing(_sharing_joint(), min_rows=2, exclude=["unassigned"], show=False, save=True)
+    assert (tmp_path / "figs" / "module_sharing.pdf").exists()
+    mg.pl.history(df, show=False, save=False)
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "history.pdf", "history.png", "history_run1.png", "history_run2.png", "module_sharing.pdf"]
+
+
+def test_module_sharing_between_is_renamed_tissue_key():
+    joint = _sharing_joint()
+    with pytest.warns(FutureWarning, match="`between` is renamed `tissue_key`"):
+        old = mg.pl.module_sharing(joint, between="tissue", min_rows=2, exclude=["unassigned"], show=False)
+    new = mg.pl.module_sharing(joint, tissue_key="tissue", min_rows=2, exclude=["unassigned"], show=False)
+    assert [p.get_height() for p in old.patches] == [p.get_height() for p in new.patches]
+    with pytest.raises(TypeError, match="pass `tissue_key` only"):
+        mg.pl.module_sharing(joint, between="tissue", tissue_key="tissue", show=False)

@@ -108,6 +108,24 @@ def test_gene_modules_copy_reuse_and_keep_user_graph(blobs):
     assert adjusted_rand_score(truth, other.obs["muse_module"]) == 1.0
 
 
+def test_gene_modules_copy_writes_into_no_user_object(blobs):
+    """copy=True leaves `joint` and every dataset of `adatas` untouched and returns the annotated copies."""
+    joint, truth = blobs
+    d1 = AnnData(np.zeros((3, 45), dtype=np.float32))
+    d1.var_names = [f"G{i:02d}" for i in range(45)]
+    out, datasets = gene_modules(joint, n_neighbors=10, adatas={"d1": d1}, copy=True)
+    assert "muse_module" not in joint.obs and "muse_module" not in d1.var
+    assert datasets["d1"] is not d1 and out is not joint
+    assert adjusted_rand_score(truth, out.obs["muse_module"]) == 1.0
+    rows = out.obs["dataset"] == "d1"
+    np.testing.assert_array_equal(
+        datasets["d1"].var.loc[out.obs.loc[rows, "gene"], "muse_module"].astype(str),
+        out.obs.loc[rows, "muse_module"].astype(str),
+    )
+    assert gene_modules(joint, n_neighbors=10, adatas={"d1": d1}) is None
+    assert "muse_module" in d1.var
+
+
 def test_gene_modules_bad_inputs_leave_data_unchanged(blobs):
     joint, _ = blobs
     d1 = AnnData(np.zeros((3, 45), dtype=np.float32))

@@ -13,7 +13,7 @@ import torch
 
 import muse_gnn as mg
 
-__all__ = ["DatasetGraph", "dataset_graph", "label", "seed_everything", "stack_joint"]
+__all__ = ["DatasetGraph", "dataset_graph", "seed_everything", "stack_joint"]
 
 
 @dataclass
@@ -28,15 +28,6 @@ class DatasetGraph:
     @property
     def n_nodes(self) -> int:
         return len(self.genes)
-
-
-def label(adata: ad.AnnData, key: str) -> str:
-    """Dataset-level label (tissue, technology, species) from ``uns`` or a constant ``obs`` column."""
-    if key in adata.uns and np.ndim(adata.uns[key]) == 0:
-        return str(adata.uns[key])
-    if key in adata.obs and adata.obs[key].nunique() == 1:
-        return str(adata.obs[key].iloc[0])
-    return "unknown"
 
 
 def dataset_graph(adata: ad.AnnData, name: str, *, graph_key: str = "muse") -> DatasetGraph:
@@ -64,22 +55,21 @@ def stack_joint(
     key: str = "X_muse",
     method: str | None = None,
 ) -> ad.AnnData:
-    """Stack per-dataset gene embeddings like :meth:`muse_gnn.MuseGNN.joint_embedding`.
+    """Stack per-dataset gene embeddings with :func:`muse_gnn.tl.joint_embedding` (as :meth:`MuseGNN.joint_embedding`).
 
-    ``obs`` has ``gene``, ``dataset``, ``tissue``, ``technology``, ``species`` (categoricals in order of first
-    appearance), ``obs_names`` are ``"{gene}@{dataset}"`` and the vectors are in ``obsm[key]``.
+    Each dataset is handed over as a light AnnData holding its labels and the vectors in ``varm[key]``;
+    ``obs`` has ``gene``, ``dataset``, ``tissue``, ``technology``, ``species``, ``obs_names`` are
+    ``"{gene}@{dataset}"`` and the vectors are in ``obsm[key]``.
     """
-    obs = []
-    for (name, a), g in zip(adatas.items(), genes, strict=True):
-        obs.append(pd.DataFrame({"gene": np.asarray(g, dtype=object).astype(str), "dataset": name,
-                                 "tissue": label(a, "tissue"), "technology": label(a, "technology"),
-                                 "species": label(a, "species")}))
-    obs_df = pd.concat(obs, ignore_index=True)
-    obs_df.index = (obs_df["gene"] + "@" + obs_df["dataset"]).to_numpy()
-    for col in ("dataset", "tissue", "technology", "species"):
-        obs_df[col] = pd.Categorical(obs_df[col], categories=list(dict.fromkeys(obs_df[col])))
-    joint = ad.AnnData(obs=obs_df)
-    joint.obsm[key] = np.concatenate([np.asarray(z, dtype=np.float32) for z in embeddings])
+    light = {}
+    for (name, a), g, z in zip(adatas.items(), genes, embeddings, strict=True):
+        g = pd.Index(np.asarray(g, dtype=object).astype(str))
+        labels = [k for k in ("tissue", "technology", "species") if k in a.obs.columns]
+        part = ad.AnnData(obs=a.obs[labels].copy(), var=pd.DataFrame(index=g),
+                          uns={k: a.uns[k] for k in ("tissue", "technology", "species") if k in a.uns})
+        part.varm[key] = np.asarray(z, dtype=np.float32)
+        light[name] = part
+    joint = mg.tl.joint_embedding(light, use_rep=key)
     if method is not None:
         joint.uns["baseline"] = {"method": method}
     return joint

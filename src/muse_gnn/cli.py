@@ -42,13 +42,7 @@ def _demo(args: argparse.Namespace) -> int:
     sc.pp.neighbors(joint, use_rep="X_muse", random_state=args.seed)
     sc.tl.leiden(joint, random_state=args.seed, flavor="igraph", n_iterations=2, key_added="muse_module")
     sc.tl.umap(joint, random_state=args.seed)
-    module = []
-    for name, ad in adatas.items():
-        genes = joint.obs.loc[joint.obs["dataset"] == name, "gene"]
-        module.append(ad.var.loc[genes.to_numpy(), "module"].astype(str).to_numpy())
-    import numpy as np
-
-    joint.obs["planted_module"] = np.concatenate(module)
+    mg.datasets.planted_modules(joint, adatas, key_added="planted_module")
     joint.write_h5ad(out / "joint_embedding.h5ad")
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     sc.pl.umap(joint, color="dataset", ax=axes[0], show=False, title="(gene, dataset) rows by dataset")

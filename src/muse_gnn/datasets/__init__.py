@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._simulate import SPECIES, TECHNOLOGIES, simulate, simulate_orthologs
+from ._truth import planted_modules
 
-__all__ = ["SPECIES", "TECHNOLOGIES", "simulate", "simulate_orthologs"]
+__all__ = ["SPECIES", "TECHNOLOGIES", "planted_modules", "simulate", "simulate_orthologs"]

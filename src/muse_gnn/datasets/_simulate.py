@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,11 @@ _ACTIVITY_NOISE_SD = 0.5  # cell-level log-normal noise of each program's activi
 _SPATIAL_EFFECT = 1.0  # log fold change per sd of a spatial field
 _SPOT_SPACING = 100.0  # Visium-like centre-to-centre distance (µm)
 _N_FOURIER = 32  # random Fourier features per smooth field
+_PROGRAM_ON_RATE = 0.3  # share of (cell type, program) pairs where the program is on
+_PROPORTION_CONCENTRATION = 20.0  # Dirichlet concentration of a dataset's cell-type mix around its tissue's
+_TYPE_FIELD_STRENGTH = 2.0  # spatial data: weight of the smooth fields in the cell-type logits
+_DEPTH_FIELD_STRENGTH = 0.3  # spatial data: log depth change per sd of the depth field
+_GENE_NOISE_SD = 0.25  # dataset-specific log-normal noise of each gene's baseline
 
 
 # ------------------------------------------------------------------------------------------------
@@ -336,11 +342,103 @@ def simulate(
     seed_seq = _seed_sequence(random_state)
 
     n_uni = _n_universe(n_genes, universe_factor)
-    human_sym, mouse_sym = _symbols(n_uni)
     children = seed_seq.spawn(n_datasets + 1)
     rng = np.random.default_rng(children[0])
+    uni = _draw_universe(rng, n_uni, n_modules, tissues, context_fraction)
+    programs = _draw_tissue_programs(rng, tissues, n_cell_types, n_modules)
+    n_core = int(round(shared_fraction * n_genes))
+    core = np.sort(rng.choice(n_uni, size=n_core, replace=False))
+    rest = np.setdiff1d(np.arange(n_uni), core, assume_unique=True)
+    params = {
+        "n_genes": n_genes,
+        "n_universe": n_uni,
+        "n_modules": n_modules,
+        "n_cell_types": n_cell_types,
+        "universe_factor": universe_factor,
+        "shared_fraction": shared_fraction,
+        "context_fraction": context_fraction,
+        "random_state": int(random_state) if isinstance(random_state, int | np.integer) else -1,
+        # an int64 array, not a list: anndata writes lists as arrays, so the type survives .h5ad/.zarr
+        "spatial_modules": uni.spatial_modules.astype(np.int64),
+        "ortholog_table": (
+            f"muse_gnn.datasets.simulate_orthologs(n_genes={n_genes}, universe_factor={universe_factor})"
+        ),
+    }
+    symbols = dict(zip(("human", "mouse"), _symbols(n_uni), strict=True))
+    orthologs = None
+    out: dict[str, AnnData] = {}
+    combos = list(itertools.product(tissues, technologies, species))
+    for i in range(n_datasets):
+        tissue, tech, spec = combos[i % len(combos)]
+        drng = np.random.default_rng(children[i + 1])
+        name = f"{tech}_{tissue}_{i}"
+        n_c = int(drng.integers(n_lo, n_hi + 1))
+        genes = np.sort(np.concatenate([core, drng.choice(rest, size=n_genes - n_core, replace=False)]))
+        t_idx = tissues.index(tissue)
+        cells = _draw_cells(drng, tech, n_c, programs.props[t_idx], n_cell_types, uni.spatial_modules.size)
+        counts, mods, spatial_gene = _draw_counts(drng, uni, programs.activity[t_idx], cells, tech, t_idx, genes)
+        uns: dict[str, Any] = {"dataset": name, "tissue": tissue, "technology": tech, "species": spec,
+                               "simulation": dict(params)}
+        if spec == "mouse":
+            if orthologs is None:
+                orthologs = simulate_orthologs(n_genes=n_genes, universe_factor=universe_factor)
+            uns["orthologs"] = orthologs.copy()
+        var = pd.DataFrame(
+            {"module": mods.astype(np.int64), "context_gene": uni.context[genes], "spatial_gene": spatial_gene},
+            index=pd.Index(symbols[spec][genes].astype(str), name=None),
+        )
+        out[name] = _as_anndata(name, counts, var, cells, uns, n_cell_types)
 
-    # ---- universe: modules, context genes, gene parameters ------------------------------------
+    logger.info(
+        "simulate: %d datasets, %d genes each from a universe of %d, %d modules (%d context genes).",
+        n_datasets,
+        n_genes,
+        n_uni,
+        n_modules,
+        int(uni.context.sum()),
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the steps of `simulate`
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class _Universe:
+    """Gene-level truth and parameters shared by all datasets (one entry per universe gene)."""
+
+    tissue_module: np.ndarray  # tissues × universe, -1 for no module
+    context: np.ndarray  # bool: the gene's module changes between tissues
+    log_baseline: np.ndarray
+    loading: np.ndarray
+    log_theta: np.ndarray
+    tech_effect: dict[str, np.ndarray]
+    spatial_modules: np.ndarray  # modules whose activity follows a spatial field
+    spatial_only: np.ndarray  # bool: module-free genes with a spatial field of their own
+
+
+@dataclass
+class _Programs:
+    """Per tissue: program activity of each cell type (types × modules) and cell-type proportions."""
+
+    activity: list[np.ndarray]
+    props: list[np.ndarray]
+
+
+@dataclass
+class _Cells:
+    """One dataset's cells: cell types, spot coordinates and smooth fields (spatial only), depth shift."""
+
+    cell_type: np.ndarray
+    xy: np.ndarray | None
+    fields: np.ndarray | None
+    log_depth_shift: np.ndarray
+
+
+def _draw_universe(
+    rng: np.random.Generator, n_uni: int, n_modules: int, tissues: tuple[str, ...], context_fraction: float
+) -> _Universe:
+    """Planted modules (and the context genes whose module changes between tissues) and gene parameters."""
     n_mod_genes = min(n_uni, max(n_modules, int(round(_MODULE_FRACTION * n_uni))))
     sizes = 1 + rng.multinomial(n_mod_genes - n_modules, rng.dirichlet(np.full(n_modules, 5.0)))
     perm = rng.permutation(n_uni)
@@ -374,147 +472,95 @@ def simulate(
     spatial_only = np.zeros(n_uni, dtype=bool)
     if n_spatial_only:
         spatial_only[rng.choice(free_genes, size=n_spatial_only, replace=False)] = True
+    return _Universe(tissue_module, context, log_baseline, loading, log_theta, tech_effect, spatial_modules,
+                     spatial_only)
 
-    # per tissue: cell-type program activity (types × modules) and type proportions
-    tissue_activity = []
-    tissue_props = []
+
+def _draw_tissue_programs(
+    rng: np.random.Generator, tissues: tuple[str, ...], n_cell_types: int, n_modules: int
+) -> _Programs:
+    """Per tissue: which programs each cell type runs (30 % on, log level ~ N(0.7, 0.5), else ~ N(−2, 0.7))."""
+    activity, props = [], []
     for _ in tissues:
-        on = rng.random((n_cell_types, n_modules)) < 0.3
+        on = rng.random((n_cell_types, n_modules)) < _PROGRAM_ON_RATE
         level = np.where(on, rng.normal(0.7, 0.5, on.shape), rng.normal(-2.0, 0.7, on.shape))
-        tissue_activity.append(np.exp(level))
-        tissue_props.append(rng.dirichlet(np.full(n_cell_types, 3.0)))
+        activity.append(np.exp(level))
+        props.append(rng.dirichlet(np.full(n_cell_types, 3.0)))
+    return _Programs(activity, props)
 
-    n_core = int(round(shared_fraction * n_genes))
-    core = np.sort(rng.choice(n_uni, size=n_core, replace=False))
-    rest = np.setdiff1d(np.arange(n_uni), core, assume_unique=True)
-    cell_type_names = [f"type_{k}" for k in range(n_cell_types)]
 
-    combos = list(itertools.product(tissues, technologies, species))
-    params = {
-        "n_genes": n_genes,
-        "n_universe": n_uni,
-        "n_modules": n_modules,
-        "n_cell_types": n_cell_types,
-        "universe_factor": universe_factor,
-        "shared_fraction": shared_fraction,
-        "context_fraction": context_fraction,
-        "random_state": int(random_state) if isinstance(random_state, int | np.integer) else -1,
-        # an int64 array, not a list: anndata writes lists as arrays, so the type survives .h5ad/.zarr
-        "spatial_modules": spatial_modules.astype(np.int64),
-        "ortholog_table": (
-            f"muse_gnn.datasets.simulate_orthologs(n_genes={n_genes}, universe_factor={universe_factor})"
-        ),
-    }
-    orthologs = None
-    out: dict[str, AnnData] = {}
+def _draw_cells(
+    drng: np.random.Generator, tech: str, n_c: int, props: np.ndarray, n_cell_types: int, n_spatial_mod: int
+) -> _Cells:
+    """Cell types of one dataset; spatial data: spots on a hex grid whose types and depth follow smooth fields."""
+    if tech != "spatial":
+        ct = drng.choice(n_cell_types, size=n_c, p=drng.dirichlet(_PROPORTION_CONCENTRATION * props))
+        return _Cells(ct, None, None, np.zeros(n_c))
+    xy = _hex_grid(n_c)
+    fields = _smooth_fields(drng, xy, n_cell_types + n_spatial_mod + 1)
+    logits = _TYPE_FIELD_STRENGTH * fields[:, :n_cell_types] + np.log(props)
+    prob = np.exp(logits - logits.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    ct = (drng.random((n_c, 1)) > prob.cumsum(axis=1)).sum(axis=1)
+    return _Cells(np.minimum(ct, n_cell_types - 1), xy, fields, _DEPTH_FIELD_STRENGTH * fields[:, -1])
 
-    # ---- datasets -----------------------------------------------------------------------------
-    for i in range(n_datasets):
-        tissue, tech, spec = combos[i % len(combos)]
-        t_idx = tissues.index(tissue)
-        cfg = _TECH[tech]
-        drng = np.random.default_rng(children[i + 1])
-        name = f"{tech}_{tissue}_{i}"
-        n_c = int(drng.integers(n_lo, n_hi + 1))
 
-        extra = drng.choice(rest, size=n_genes - n_core, replace=False)
-        genes = np.sort(np.concatenate([core, extra]))
-        mods = tissue_module[t_idx, genes]
+def _draw_counts(
+    drng: np.random.Generator, uni: _Universe, activity: np.ndarray, cells: _Cells, tech: str, t_idx: int,
+    genes: np.ndarray,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Counts of one dataset (cells × genes): program activity → relative expression → depth → NB counts.
 
-        activity = tissue_activity[t_idx]
-        xy = None
-        log_depth_shift = np.zeros(n_c)
-        if tech == "spatial":
-            xy = _hex_grid(n_c)
-            fields = _smooth_fields(drng, xy, n_cell_types + n_spatial_mod + 1)
-            dom = fields[:, :n_cell_types]
-            logits = 2.0 * dom + np.log(tissue_props[t_idx])
-            prob = np.exp(logits - logits.max(axis=1, keepdims=True))
-            prob /= prob.sum(axis=1, keepdims=True)
-            cum = prob.cumsum(axis=1)
-            ct = (drng.random((n_c, 1)) > cum).sum(axis=1)
-            ct = np.minimum(ct, n_cell_types - 1)
-            log_depth_shift = 0.3 * fields[:, -1]
-        else:
-            props = drng.dirichlet(20.0 * tissue_props[t_idx])
-            ct = drng.choice(n_cell_types, size=n_c, p=props)
+    Returns the counts, the genes' modules in this tissue and which genes follow a spatial field.
+    """
+    n_c, n_genes = cells.cell_type.size, genes.size
+    cfg = _TECH[tech]
+    mods = uni.tissue_module[t_idx, genes]
+    n_modules = activity.shape[1]
+    log_act = np.log(activity[cells.cell_type]) + drng.normal(0.0, _ACTIVITY_NOISE_SD, size=(n_c, n_modules))
+    n_types = activity.shape[0]
+    if tech == "spatial":
+        mod_fields = cells.fields[:, n_types : n_types + uni.spatial_modules.size]
+        log_act[:, uni.spatial_modules] += _SPATIAL_EFFECT * mod_fields
+    act_pad = np.concatenate([np.exp(log_act), np.zeros((n_c, 1))], axis=1)  # column -1 -> 0
 
-        log_act = np.log(activity[ct]) + drng.normal(0.0, _ACTIVITY_NOISE_SD, size=(n_c, n_modules))
-        if tech == "spatial":
-            mod_fields = fields[:, n_cell_types : n_cell_types + n_spatial_mod]
-            log_act[:, spatial_modules] += _SPATIAL_EFFECT * mod_fields
-        act_pad = np.concatenate([np.exp(log_act), np.zeros((n_c, 1))], axis=1)  # column -1 -> 0
+    log_gene = uni.log_baseline[genes] + uni.tech_effect[tech][genes] + drng.normal(0.0, _GENE_NOISE_SD, size=n_genes)
+    rel = act_pad[:, mods]  # cells × genes (0 for module-free genes)
+    rel *= uni.loading[genes]
+    rel += 1.0
+    rel *= np.exp(log_gene)
+    spatial_gene = np.zeros(n_genes, dtype=bool)
+    if tech == "spatial":
+        spatial_gene = np.isin(mods, uni.spatial_modules)
+        sp_cols = np.flatnonzero(uni.spatial_only[genes])
+        if sp_cols.size:
+            gene_fields = _smooth_fields(drng, cells.xy, sp_cols.size)
+            rel[:, sp_cols] *= np.exp(_SPATIAL_EFFECT * gene_fields)
+            spatial_gene[sp_cols] = True
 
-        log_gene = (
-            log_baseline[genes] + tech_effect[tech][genes] + drng.normal(0.0, 0.25, size=n_genes)
-        )
-        rel = act_pad[:, mods]  # cells × genes (0 for module-free genes)
-        rel *= loading[genes]
-        rel += 1.0
-        rel *= np.exp(log_gene)
-        spatial_gene = np.zeros(n_genes, dtype=bool)
-        if tech == "spatial":
-            spatial_gene = np.isin(mods, spatial_modules)
-            sp_cols = np.flatnonzero(spatial_only[genes])
-            if sp_cols.size:
-                gene_fields = _smooth_fields(drng, xy, sp_cols.size)
-                rel[:, sp_cols] *= np.exp(_SPATIAL_EFFECT * gene_fields)
-                spatial_gene[sp_cols] = True
-
-        depth = np.exp(
-            np.log(cfg["depth_per_gene"] * n_genes)
-            + drng.normal(0.0, cfg["depth_sd"], size=n_c)
-            + log_depth_shift
-        )
-        rel *= (depth / rel.sum(axis=1))[:, None]  # mean counts
-        theta = np.exp(log_theta[genes]) * cfg["theta_mult"]
-        lam = drng.standard_gamma(np.broadcast_to(theta, rel.shape)) * (rel / theta)
-        counts = drng.poisson(lam)
-        if cfg["cap"] is not None:
-            np.minimum(counts, cfg["cap"], out=counts)
-        X = sp.csr_matrix(counts.astype(np.float32))
-
-        var_names = (mouse_sym if spec == "mouse" else human_sym)[genes]
-        var = pd.DataFrame(
-            {
-                "module": mods.astype(np.int64),
-                "context_gene": context[genes],
-                "spatial_gene": spatial_gene,
-            },
-            index=pd.Index(var_names.astype(str), name=None),
-        )
-        obs = pd.DataFrame(
-            {
-                "cell_type": pd.Categorical.from_codes(ct, categories=cell_type_names),
-                "tissue": pd.Categorical([tissue] * n_c),
-                "technology": pd.Categorical([tech] * n_c),
-                "species": pd.Categorical([spec] * n_c),
-                "dataset": pd.Categorical([name] * n_c),
-            },
-            index=pd.Index([f"{name}_c{j:05d}" for j in range(n_c)]),
-        )
-        uns: dict[str, Any] = {
-            "dataset": name,
-            "tissue": tissue,
-            "technology": tech,
-            "species": spec,
-            "simulation": dict(params),
-        }
-        if spec == "mouse":
-            if orthologs is None:
-                orthologs = simulate_orthologs(n_genes=n_genes, universe_factor=universe_factor)
-            uns["orthologs"] = orthologs.copy()
-        ad = AnnData(X=X, obs=obs, var=var, uns=uns)
-        if xy is not None:
-            ad.obsm["spatial"] = xy
-        out[name] = ad
-
-    logger.info(
-        "simulate: %d datasets, %d genes each from a universe of %d, %d modules (%d context genes).",
-        n_datasets,
-        n_genes,
-        n_uni,
-        n_modules,
-        n_context,
+    depth = np.exp(
+        np.log(cfg["depth_per_gene"] * n_genes)
+        + drng.normal(0.0, cfg["depth_sd"], size=n_c)
+        + cells.log_depth_shift
     )
-    return out
+    rel *= (depth / rel.sum(axis=1))[:, None]  # mean counts
+    theta = np.exp(uni.log_theta[genes]) * cfg["theta_mult"]
+    lam = drng.standard_gamma(np.broadcast_to(theta, rel.shape)) * (rel / theta)
+    counts = drng.poisson(lam)
+    if cfg["cap"] is not None:
+        np.minimum(counts, cfg["cap"], out=counts)
+    return sp.csr_matrix(counts.astype(np.float32)), mods, spatial_gene
+
+
+def _as_anndata(
+    name: str, X: sp.csr_matrix, var: pd.DataFrame, cells: _Cells, uns: dict[str, Any], n_cell_types: int
+) -> AnnData:
+    """One simulated dataset as an AnnData (cell labels in ``obs``, spot coordinates in ``obsm["spatial"]``)."""
+    n_c = cells.cell_type.size
+    cell_type = pd.Categorical.from_codes(cells.cell_type, categories=[f"type_{k}" for k in range(n_cell_types)])
+    labels = {k: pd.Categorical([uns[k]] * n_c) for k in ("tissue", "technology", "species", "dataset")}
+    obs = pd.DataFrame({"cell_type": cell_type, **labels}, index=pd.Index([f"{name}_c{j:05d}" for j in range(n_c)]))
+    ad = AnnData(X=X, obs=obs, var=var, uns=uns)
+    if cells.xy is not None:
+        ad.obsm["spatial"] = cells.xy
+    return ad

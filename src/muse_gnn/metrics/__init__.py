@@ -10,18 +10,11 @@
 from __future__ import annotations
 
 from ._function import GeneSetScores, gene_embedding_table, geneset_auroc, pair_auroc
-from ._paper import (
-    PAPER_METRICS,
-    asw_batch,
-    auc_graph,
-    average_rank,
-    common_gene_ratio,
-    graph_connectivity,
-    ilisi,
-    neighbor_overlap,
-    paper_metrics,
-)
+from ._lisi import ilisi
+from ._overlap import neighbor_overlap
+from ._paper import PAPER_METRICS, asw_batch, auc_graph, common_gene_ratio, graph_connectivity, paper_metrics
 from ._planted import context_separation, planted_ari, planted_nmi, same_gene_nn_rate
+from ._rank import average_rank
 
 __all__ = [
     "PAPER_METRICS",

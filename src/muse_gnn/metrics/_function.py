@@ -22,6 +22,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from muse_gnn._joint import gene_vectors, nonfinite_rows_ignored
 from muse_gnn._utils import logger
 
 __all__ = ["GeneSetScores", "gene_embedding_table", "geneset_auroc", "pair_auroc"]
@@ -87,13 +88,21 @@ def gene_embedding_table(
     *,
     use_rep: str | None = None,
     gene_key: str = "gene",
+    weighting: Literal["mean", "agreement"] = "mean",
 ) -> pd.DataFrame:
     """One vector per gene (genes × dims ``DataFrame``) from any supported embedding input.
 
-    * a ``DataFrame`` (index = gene names, numeric columns) is used as is;
+    * a ``DataFrame`` (index = gene names, numeric columns): one row per gene;
     * an ``AnnData`` whose ``obs`` has a ``gene_key`` column is taken as a joint embedding (one row per
-      (gene, dataset)): the rows of each gene are averaged (plain mean over its datasets);
+      (gene, dataset)): the rows of each gene are combined as ``weighting`` says;
     * any other ``AnnData`` has one row per gene (``obs_names``).
+
+    A gene measured in several datasets has several rows, and two answers to "its vector" are offered:
+    ``weighting="mean"`` is the plain mean of its rows (a gene with one row keeps it as is);
+    ``weighting="agreement"`` is what :meth:`muse_gnn.MuseGNN.gene_embedding` computes: rows are
+    L2-normalised and averaged with weights equal to their agreement with the gene's other rows (mean cosine,
+    floored at 0.05), so a dataset where the gene behaves differently counts less (a gene with one row gets
+    its normalised row).
 
     The vectors are ``obsm[use_rep]``, or with ``use_rep=None`` ``obsm["X_muse"]`` when present and
     ``X`` otherwise. Rows with NaN/inf are dropped before averaging, with a warning giving their count.
@@ -106,6 +115,8 @@ def gene_embedding_table(
         Key in ``obsm`` (AnnData input only); ``"X"`` means ``.X``.
     gene_key
         Column of ``obs`` naming the gene of each row of a joint embedding.
+    weighting
+        ``"mean"`` or ``"agreement"``, see above.
 
     Returns
     -------
@@ -119,8 +130,12 @@ def gene_embedding_table(
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.array([[1.0, 0], [0, 1], [3, 0]])})
     >>> mg.metrics.gene_embedding_table(joint).loc["a"].tolist()
     [2.0, 0.0]
+    >>> mg.metrics.gene_embedding_table(joint, weighting="agreement").loc["a"].tolist()
+    [1.0, 0.0]
     """
     func = "gene_embedding_table"
+    if weighting not in ("mean", "agreement"):
+        raise ValueError(f"{func}: `weighting` must be 'mean' or 'agreement', got {weighting!r}.")
     if isinstance(embedding, pd.DataFrame):
         if use_rep is not None:
             raise ValueError(f"{func}: `use_rep` only applies to AnnData input.")
@@ -155,25 +170,17 @@ def gene_embedding_table(
         raise ValueError(f"{func}: the embedding is empty (shape {values.shape}).")
     values = values.astype(np.float64, copy=False)
     genes = np.asarray(genes, dtype=object)
-    finite = np.isfinite(values).all(axis=1)
-    n_bad = int((~finite).sum())
-    if n_bad:
-        warnings.warn(
-            f"{func}: {n_bad} of {values.shape[0]} embedding rows contain NaN/inf and are ignored.",
-            UserWarning,
-            stacklevel=3,
-        )
-    if n_bad == values.shape[0]:
+    finite = nonfinite_rows_ignored(values, func, "embedding rows")
+    if not finite.any():
         raise ValueError(f"{func}: every row of the embedding contains NaN/inf.")
-    df = pd.DataFrame(values[finite], index=pd.Index(genes[finite], name="gene"))
-    if group:
-        df = df.groupby(level=0, sort=False).mean()
-    elif not df.index.is_unique:
-        dup = df.index[df.index.duplicated()].unique()[:5].tolist()
+    genes = genes[finite]
+    if not group and not pd.Index(genes).is_unique:
+        dup = pd.Index(genes)[pd.Index(genes).duplicated()].unique()[:5].tolist()
         raise ValueError(
             f"{func}: gene names are not unique, e.g. {dup}; for a joint embedding give obs[{gene_key!r}]."
         )
-    return df
+    index, vectors, _, _ = gene_vectors(genes, values[finite], weighting=weighting)
+    return pd.DataFrame(vectors, index=pd.Index(index, name="gene"))
 
 
 def _gene_set_dict(gene_sets: Any, func: str) -> dict[str, list[str]]:

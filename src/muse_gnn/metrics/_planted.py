@@ -20,7 +20,11 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from muse_gnn._utils import logger
 
-from ._paper import _clusters, _load_joint, _unit_rows, _warn_single_dataset
+from .._compat import renamed_parameter
+from .._docs import doc_metric, doc_params
+from .._joint import joint_rows
+from ._clustering import clusters
+from ._input import unit_rows_checked, warn_single_dataset
 
 __all__ = ["context_separation", "planted_ari", "planted_nmi", "same_gene_nn_rate"]
 
@@ -31,7 +35,7 @@ def _planted_pair(
     joint: AnnData,
     *,
     truth_key: str,
-    cluster_key: str | None,
+    groupby: str | None,
     use_rep: str,
     n_neighbors: int,
     resolution: float,
@@ -39,20 +43,14 @@ def _planted_pair(
     null_values: Sequence[Any],
     func: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    data = _load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func, stacklevel=4)
     if truth_key not in data.obs.columns:
         raise KeyError(
             f"{func}: `joint.obs[{truth_key!r}]` not found; it should hold each row's planted module "
             "(written by `mg.datasets.simulate`)."
         )
-    labels = _clusters(
-        data,
-        cluster_key,
-        n_neighbors=n_neighbors,
-        resolution=resolution,
-        random_state=random_state,
-        func=func,
-    )
+    labels = clusters(data, groupby, n_neighbors=n_neighbors, resolution=resolution, random_state=random_state,
+                      func=func)
     truth = data.obs[truth_key]
     keep = truth.notna().to_numpy() & ~truth.isin(list(null_values)).to_numpy()
     if keep.sum() < 2:
@@ -64,11 +62,13 @@ def _planted_pair(
     return truth.astype(str).to_numpy()[keep], labels[keep]
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(**doc_metric)
 def planted_ari(
     joint: AnnData,
     *,
     truth_key: str = "module",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     use_rep: str = "X_muse",
     n_neighbors: int = 15,
     resolution: float = 1.0,
@@ -77,7 +77,7 @@ def planted_ari(
 ) -> float:
     """Adjusted Rand index between the clusters of a joint embedding and the planted gene modules.
 
-    The clusters (``obs[cluster_key]``, or Leiden clusters of the kNN graph of ``use_rep`` computed on
+    The clusters (``obs[groupby]``, or Leiden clusters of the kNN graph of ``use_rep`` computed on
     all rows) are compared on the rows that belong to a module with
     :func:`sklearn.metrics.adjusted_rand_score`. Rows whose ``obs[truth_key]`` is missing or one of
     ``null_values`` (genes outside every module) are excluded.
@@ -89,12 +89,9 @@ def planted_ari(
         ``obsm[use_rep]``) with the planted module of each row in ``obs[truth_key]``.
     truth_key
         Column of ``joint.obs`` with the planted module labels.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    n_neighbors, resolution, random_state
-        Leiden settings used when ``cluster_key`` is ``None``.
+    {doc_groupby}
+    {doc_use_rep}
+    {doc_leiden}
     null_values
         Values of ``obs[truth_key]`` meaning "no module".
 
@@ -109,21 +106,23 @@ def planted_ari(
     >>> obs = pd.DataFrame({"gene": list("abcdef"), "dataset": "d1", "module": [0, 0, 1, 1, -1, -1],
     ...                     "cl": ["x", "x", "y", "y", "x", "y"]})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(6)})
-    >>> mg.metrics.planted_ari(joint, cluster_key="cl")
+    >>> mg.metrics.planted_ari(joint, groupby="cl")
     1.0
     """
     truth, labels = _planted_pair(
-        joint, truth_key=truth_key, cluster_key=cluster_key, use_rep=use_rep, n_neighbors=n_neighbors,
+        joint, truth_key=truth_key, groupby=groupby, use_rep=use_rep, n_neighbors=n_neighbors,
         resolution=resolution, random_state=random_state, null_values=null_values, func="planted_ari",
     )
     return float(adjusted_rand_score(truth, labels))
 
 
+@renamed_parameter("cluster_key", "groupby")
+@doc_params(**doc_metric)
 def planted_nmi(
     joint: AnnData,
     *,
     truth_key: str = "module",
-    cluster_key: str | None = None,
+    groupby: str | None = None,
     use_rep: str = "X_muse",
     n_neighbors: int = 15,
     resolution: float = 1.0,
@@ -141,12 +140,9 @@ def planted_nmi(
         Joint embedding with the planted module of each row in ``obs[truth_key]``.
     truth_key
         Column of ``joint.obs`` with the planted module labels.
-    cluster_key
-        Column of ``joint.obs`` with cluster labels; ``None`` computes Leiden clusters.
-    use_rep
-        Key of the embedding in ``joint.obsm``.
-    n_neighbors, resolution, random_state
-        Leiden settings used when ``cluster_key`` is ``None``.
+    {doc_groupby}
+    {doc_use_rep}
+    {doc_leiden}
     null_values
         Values of ``obs[truth_key]`` meaning "no module".
 
@@ -161,16 +157,17 @@ def planted_nmi(
     >>> obs = pd.DataFrame({"gene": list("abcd"), "dataset": "d1", "module": [0, 0, 1, 1],
     ...                     "cl": ["x", "x", "y", "y"]})
     >>> joint = ad.AnnData(obs=obs.rename(index=str), obsm={"X_muse": np.eye(4)})
-    >>> mg.metrics.planted_nmi(joint, cluster_key="cl")
+    >>> mg.metrics.planted_nmi(joint, groupby="cl")
     1.0
     """
     truth, labels = _planted_pair(
-        joint, truth_key=truth_key, cluster_key=cluster_key, use_rep=use_rep, n_neighbors=n_neighbors,
+        joint, truth_key=truth_key, groupby=groupby, use_rep=use_rep, n_neighbors=n_neighbors,
         resolution=resolution, random_state=random_state, null_values=null_values, func="planted_nmi",
     )
     return float(normalized_mutual_info_score(truth, labels))
 
 
+@doc_params(**doc_metric)
 def same_gene_nn_rate(
     joint: AnnData,
     *,
@@ -188,8 +185,7 @@ def same_gene_nn_rate(
     joint
         Joint embedding (one row per (gene, dataset), ``obs["gene"]``, ``obs["dataset"]``,
         ``obsm[use_rep]``). Rows with NaN are ignored (with a warning).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
+    {doc_use_rep}
     batch_size
         Rows scored at once (memory: ``batch_size × n_rows`` floats).
 
@@ -207,9 +203,9 @@ def same_gene_nn_rate(
     1.0
     """
     func = "same_gene_nn_rate"
-    data = _load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     if data.n_datasets < 2:
-        return _warn_single_dataset(func, "same_gene_nn_rate")
+        return warn_single_dataset(func, "same_gene_nn_rate")
     n_ds = pd.Series(data.dataset).groupby(data.gene).nunique()
     shared = np.isin(data.gene, n_ds.index[n_ds.to_numpy() >= 2].to_numpy())
     if not shared.any():
@@ -217,7 +213,7 @@ def same_gene_nn_rate(
             f"{func}: no gene is present in two datasets; the rate is NaN.", UserWarning, stacklevel=2
         )
         return float("nan")
-    Z = _unit_rows(data.X, func)
+    Z = unit_rows_checked(data.X, func)
     hits = 0
     n_scored = 0
     for d in pd.unique(data.dataset):
@@ -234,6 +230,7 @@ def same_gene_nn_rate(
     return hits / n_scored
 
 
+@doc_params(**doc_metric)
 def context_separation(
     joint: AnnData,
     *,
@@ -258,8 +255,7 @@ def context_separation(
         Boolean column of ``joint.obs``: whether the row's gene is planted as context specific.
     tissue_key
         Column of ``joint.obs`` with the tissue of each row (pass ``"dataset"`` to compare datasets).
-    use_rep
-        Key of the embedding in ``joint.obsm``.
+    {doc_use_rep}
 
     Returns
     -------
@@ -280,7 +276,7 @@ def context_separation(
     1.0
     """
     func = "context_separation"
-    data = _load_joint(joint, use_rep, func)
+    data = joint_rows(joint, use_rep, func)
     for key in (context_key, tissue_key):
         if key not in data.obs.columns:
             raise KeyError(f"{func}: `joint.obs[{key!r}]` not found.")
@@ -291,7 +287,7 @@ def context_separation(
         raise TypeError(f"{func}: `obs[{context_key!r}]` must be boolean.")
     ctx = ctx.astype(bool).to_numpy()
     tissue = data.obs[tissue_key].astype(str).to_numpy()
-    Z = _unit_rows(data.X, func)
+    Z = unit_rows_checked(data.X, func)
     df = pd.DataFrame({"gene": data.gene, "tissue": tissue, "ctx": ctx, "row": np.arange(data.n)})
     per_gene: dict[str, float] = {}
     is_ctx: dict[str, bool] = {}

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 import torch
 from anndata import AnnData
 
+from .._joint import dataset_label
 from ..pp._graph import binary_adjacency, get_graph
 from ..pp._residuals import residual_features
 
@@ -62,14 +63,6 @@ class GraphData:
         ei = self.edge_index.cpu().numpy()
         n = self.n_nodes
         return sp.csr_matrix((np.ones(ei.shape[1], dtype=np.float32), (ei[0], ei[1])), shape=(n, n))
-
-
-def _label(adata: AnnData, key: str) -> str:
-    if key in adata.uns and np.ndim(adata.uns[key]) == 0:
-        return str(adata.uns[key])
-    if key in adata.obs and adata.obs[key].nunique() == 1:
-        return str(adata.obs[key].iloc[0])
-    return "unknown"
 
 
 def _edge_index(adj: sp.spmatrix) -> torch.Tensor:
@@ -141,9 +134,9 @@ def prepare_graph(adata: AnnData, name: str, *, graph_key: str = "muse") -> Grap
         genes,
         x,
         adj,
-        tissue=_label(adata, "tissue"),
-        technology=_label(adata, "technology"),
-        species=_label(adata, "species"),
+        tissue=dataset_label(adata, "tissue"),
+        technology=dataset_label(adata, "technology"),
+        species=dataset_label(adata, "species"),
     )
 
 

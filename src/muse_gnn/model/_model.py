@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from anndata import AnnData
 
+from .._joint import build_joint
 from .._utils import as_dataset_dict, logger, resolve_device
 from ._data import GraphData, genes_to_var, prepare_graph
 from ._distributed import DistContext, free_port, init_from_env, launch_kind, n_processes, shard_datasets
@@ -500,18 +501,9 @@ class MuseGNN:
         >>> sc.pp.neighbors(joint, use_rep="X_muse"); sc.tl.leiden(joint)  # doctest: +SKIP
         """
         self._require_trained()
-        obs = []
-        for g in self.graphs:
-            obs.append(pd.DataFrame({"gene": np.asarray(g.genes), "dataset": g.name, "tissue": g.tissue,
-                                     "technology": g.technology, "species": g.species}))
-        obs_df = pd.concat(obs, ignore_index=True)
-        obs_df.index = (obs_df["gene"] + "@" + obs_df["dataset"]).to_numpy()
-        for col in ("dataset", "tissue", "technology", "species"):
-            obs_df[col] = pd.Categorical(obs_df[col], categories=list(dict.fromkeys(obs_df[col])))
-        joint = AnnData(obs=obs_df)
-        joint.obsm[key_added] = np.concatenate(self._embeddings).astype(np.float32)
-        joint.uns["muse_model"] = {"params": _h5_safe({**self.init_params, **self.train_params})}
-        return joint
+        return build_joint([g.name for g in self.graphs], [g.genes for g in self.graphs], self._embeddings,
+                           [{"tissue": g.tissue, "technology": g.technology, "species": g.species} for g in self.graphs],
+                           key_added=key_added, params=_h5_safe({**self.init_params, **self.train_params}))
 
     def gene_embedding(self, *, aggregate: Literal["mean"] = "mean", key_added: str = "X_muse") -> AnnData:
         """One vector per gene (gene2vec-style), from its rows in every dataset.

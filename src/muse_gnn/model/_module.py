@@ -106,6 +106,7 @@ class MuseModule(nn.Module):
         return i
 
     def reset_parameters(self) -> None:
+        """Re-initialise every input layer, shared layer and decoder (PyG's convention for modules)."""
         for m in (*self.input_layers.values(), *self.shared.values(), *self.decoders.values()):
             m.reset_parameters()
 

@@ -114,9 +114,6 @@ class GeneIndex:
         """Local indices of the genes of ``t`` that ``u`` lacks."""
         return self.order[t][~np.isin(self.sorted_gids[t], self.sorted_gids[u], assume_unique=True)]
 
-    def n_common(self, t: int, u: int) -> int:
-        return int(self.common(t, u)[0].size)
-
     def pair_batch(
         self,
         pairs: np.ndarray,

@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-from anndata import AnnData
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 
-__all__ = ["check_joint", "finish", "new_axes"]
-
-
-def check_joint(joint: Any, func: str, *, columns: Sequence[str] = (), use_rep: str | None = None) -> None:
-    """Raise a clear error when ``joint`` is not a joint embedding with the required fields."""
-    if not isinstance(joint, AnnData):
-        raise TypeError(
-            f"{func}: expected an AnnData of (gene, dataset) rows from `model.joint_embedding()`, "
-            f"got {type(joint).__name__}."
-        )
-    missing = [c for c in columns if c not in joint.obs.columns]
-    if missing:
-        hint = ""
-        if "muse_module" in missing:
-            hint = " Gene modules are written by `mg.tl.gene_modules`."
-        raise KeyError(f"{func}: `joint.obs` has no column(s) {missing}.{hint}")
-    if use_rep is not None and use_rep not in joint.obsm:
-        raise KeyError(
-            f"{func}: `joint.obsm[{use_rep!r}]` not found; available: {list(joint.obsm.keys())}. "
-            "Use `model.joint_embedding()` or pass `use_rep=`."
-        )
+__all__ = ["finish", "new_axes", "save_path"]
 
 
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -42,6 +22,25 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axe
     return ax.figure, ax  # type: ignore[return-value]
 
 
+def save_path(save: bool | str | os.PathLike, name: str) -> Path:
+    """Where ``save=`` asks a plot called ``name`` to be written (scanpy's rules).
+
+    ``True``: ``figdir/{name}.{file_format_figs}``; a string without a folder: a suffix of that name (the format
+    from its extension when it has a known one, else ``file_format_figs``); a path with a folder, an absolute path
+    or a :class:`~os.PathLike`: that path.
+    """
+    from .._settings import settings
+
+    if save is True:
+        return settings.figdir / f"{name}.{settings.file_format_figs}"
+    if isinstance(save, os.PathLike) or os.path.isabs(save) or os.sep in save or "/" in save:
+        return Path(save)
+    suffix = Path(save).suffix.lstrip(".").lower()
+    if suffix not in FigureCanvasBase.get_supported_filetypes():
+        save = f"{save}.{settings.file_format_figs}"
+    return settings.figdir / f"{name}{save}"
+
+
 def finish(
     fig: Figure,
     axes: Any,
@@ -49,20 +48,24 @@ def finish(
     ax_given: bool,
     show: bool | None,
     return_fig: bool,
-    save: str | os.PathLike | None,
+    save: bool | str | os.PathLike | None,
+    name: str,
 ) -> Any:
     """Save and/or show a finished plot and return what scanpy would return.
 
     ``show=None`` shows the figure when :attr:`scanpy.settings.autoshow` is on, unless the caller passed its
-    own ``ax`` or asked for the figure (then the caller is composing a larger figure). Returns the figure
-    when ``return_fig``; otherwise the axes when the figure is not shown, else None.
+    own ``ax`` or asked for the figure (then the caller is composing a larger figure). ``save`` follows
+    :func:`save_path`. Returns the figure when ``return_fig``; otherwise the axes when the figure is not shown,
+    else None.
     """
     if show is None:
         import scanpy as sc
 
         show = bool(sc.settings.autoshow) and not ax_given and not return_fig
-    if save is not None:
-        fig.savefig(os.fspath(save), bbox_inches="tight")
+    if save is not None and save is not False:
+        path = save_path(save, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, bbox_inches="tight")
     if show:
         plt.show()
     if return_fig:

@@ -14,7 +14,9 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._common import check_joint, finish
+from .._docs import doc_params, doc_plot_output
+from .._joint import check_joint, check_rep
+from ._common import finish
 
 __all__ = ["embedding"]
 
@@ -95,6 +97,7 @@ def _label_genes(ax: Axes, coords: np.ndarray, gene_col: pd.Series, genes: Seque
                 path_effects=outline)
 
 
+@doc_params(doc_plot_output=doc_plot_output)
 def embedding(
     joint: AnnData,
     *,
@@ -108,7 +111,7 @@ def embedding(
     ax: Axes | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
     **kwargs: Any,
 ) -> Axes | list[Axes] | Figure | None:
     """Scatter plot of the joint (gene, dataset) embedding, coloured by dataset, tissue, module, …
@@ -145,12 +148,7 @@ def embedding(
         Seed of a computed UMAP.
     ax
         Axes to draw into (single ``color`` only); a new figure when None.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to (any format matplotlib knows, from the suffix).
+    {doc_plot_output}
     **kwargs
         Passed to :func:`scanpy.pl.embedding` (``size``, ``palette``, ``legend_loc``, ``title``, …). With
         several panels and legends in the right margin, ``wspace`` defaults to a spacing that fits the widest
@@ -171,9 +169,8 @@ def embedding(
     >>> mg.pl.embedding(joint, color="tissue", genes=list(joint.obs["gene"][:2]))
     """
     func = "mg.pl.embedding"
-    check_joint(joint, func)
     colors: list[str] = [] if color is None else [color] if isinstance(color, str) else list(color)
-    check_joint(joint, func, columns=colors)
+    check_joint(joint, func, columns=colors, unique=False)
     if ax is not None and len(colors) > 1:
         raise ValueError(f"{func}: `ax` can hold one panel only; got {len(colors)} colours.")
     if genes is not None and ("components" in kwargs or "dimensions" in kwargs):
@@ -186,7 +183,7 @@ def embedding(
             f"layout first (only 'umap' is computed here)."
         )
     if basis_key is None:
-        check_joint(joint, func, use_rep=use_rep)
+        check_rep(joint, use_rep, func)
         if joint.n_obs < 3:
             raise ValueError(f"{func}: a UMAP needs at least 3 rows, `joint` has {joint.n_obs}.")
     tmp = _plot_copy(joint, colors, basis_key, use_rep)
@@ -200,7 +197,7 @@ def embedding(
 
     label_genes: list[str] = []
     if genes is not None:
-        check_joint(joint, func, columns=[gene_key])
+        check_joint(joint, func, columns=[gene_key], unique=False)
         wanted = [genes] if isinstance(genes, str) else list(dict.fromkeys(genes))
         present = set(tmp.obs[gene_key].astype(str))
         label_genes = [g for g in wanted if g in present]
@@ -222,4 +219,4 @@ def embedding(
             _label_genes(a, coords, tmp.obs[gene_key], label_genes)
     fig = axes_list[0].figure
     result = axes_list[0] if len(axes_list) == 1 else axes_list
-    return finish(fig, result, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, result, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="embedding")

@@ -11,9 +11,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .._docs import doc_params, doc_plot_output
 from ._common import finish, new_axes
 
 __all__ = ["enrichment"]
+
+_MIN_FDR = 1e-300  # FDR values are clipped here before −log10 (an FDR of 0 would be infinite)
 
 _REQUIRED = ("module", "term", "overlap", "fdr")
 _MAX_BUBBLE = 260.0  # marker area (pt²) of the largest overlap
@@ -66,6 +69,7 @@ def _truncate(label: str, n: int) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
+@doc_params(doc_plot_output=doc_plot_output)
 def enrichment(
     df: pd.DataFrame,
     *,
@@ -77,7 +81,7 @@ def enrichment(
     ax: Axes | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
 ) -> Axes | Figure | None:
     """Bubble plot of the enriched terms of gene modules: terms × modules.
 
@@ -105,12 +109,7 @@ def enrichment(
         Colour map of −log10 FDR.
     ax
         Axes to draw into; a new figure sized to the table when None.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to.
+    {doc_plot_output}
 
     Returns
     -------
@@ -151,7 +150,7 @@ def enrichment(
     x = shown["module"].map(xcol).to_numpy(dtype=float)
     y = shown["term"].map(yrow).to_numpy(dtype=float)
     overlap = shown["overlap"].to_numpy(dtype=float)
-    score = -np.log10(np.clip(shown["fdr"].to_numpy(dtype=float), 1e-300, 1.0))
+    score = -np.log10(np.clip(shown["fdr"].to_numpy(dtype=float), _MIN_FDR, 1.0))
     scale = _MAX_BUBBLE / max(overlap.max(), 1.0)
 
     labels = [_truncate(t, max_label_length) for t in term_order]
@@ -176,4 +175,4 @@ def enrichment(
                       markeredgecolor="0.2", label=str(s)) for s in sizes]
     ax_.legend(handles=handles, title="overlap", loc="lower left", bbox_to_anchor=(1.02, 0.0), frameon=False,
                labelspacing=1.0, borderaxespad=0.0)
-    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="enrichment")

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._docs import doc_params, doc_plot_output
 from ._common import finish
 
 __all__ = ["history"]
@@ -47,6 +48,7 @@ def _set_yscale(ax: Axes, values: np.ndarray) -> None:
     ax.set_yscale("symlog", linthresh=linthresh)
 
 
+@doc_params(doc_plot_output=doc_plot_output)
 def history(
     model_or_df: Any,
     *,
@@ -56,7 +58,7 @@ def history(
     ax: Axes | Sequence[Axes] | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
 ) -> Axes | list[Axes] | Figure | None:
     """Loss terms per training epoch, one panel per term.
 
@@ -79,12 +81,7 @@ def history(
     ax
         A single Axes: all terms drawn on it with a legend (readable when the terms share a scale). A sequence
         of Axes: one per term. None: a new figure with one panel per term.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to.
+    {doc_plot_output}
 
     Returns
     -------
@@ -126,7 +123,7 @@ def history(
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.legend(frameon=False)
-        return finish(ax.figure, ax, ax_given=True, show=show, return_fig=return_fig, save=save)
+        return finish(ax.figure, ax, ax_given=True, show=show, return_fig=return_fig, save=save, name="history")
 
     if ax is not None:
         axes = list(ax)
@@ -152,4 +149,4 @@ def history(
             _set_yscale(a, y)
         a.grid(alpha=0.3)
     result = axes[0] if len(axes) == 1 else axes
-    return finish(fig, result, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, result, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="history")

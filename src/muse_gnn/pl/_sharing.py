@@ -13,13 +13,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .._utils import logger
-from ._common import check_joint, finish, new_axes
+from .._compat import renamed_parameter
+from .._docs import doc_params, doc_plot_output
+from .._joint import check_joint
+from ._common import finish, new_axes
 
 __all__ = ["module_sharing"]
 
 
 def _sharing_table(
-    joint: AnnData, groupby: str, between: str, min_rows: int, exclude: Sequence = ()
+    joint: AnnData, groupby: str, tissue_key: str, min_rows: int, exclude: Sequence = ()
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Presence of every module in every group and the number of modules per exact combination of groups.
 
@@ -29,15 +32,15 @@ def _sharing_table(
     by decreasing count, then by increasing number of groups. Modules present nowhere are left out of
     ``combinations`` (and kept in ``presence`` as all-False rows).
     """
-    obs = joint.obs[[groupby, between]].dropna()
+    obs = joint.obs[[groupby, tissue_key]].dropna()
     excluded = {str(e) for e in exclude}
     obs = obs[~obs[groupby].astype(str).isin(excluded)]
-    groups = joint.obs[between]
+    groups = joint.obs[tissue_key]
     if isinstance(groups.dtype, pd.CategoricalDtype):
         order = [str(c) for c in groups.cat.categories if (groups == c).any()]
     else:
         order = list(dict.fromkeys(groups.dropna().astype(str)))
-    counts = pd.crosstab(obs[groupby].astype(str), obs[between].astype(str))
+    counts = pd.crosstab(obs[groupby].astype(str), obs[tissue_key].astype(str))
     counts = counts.reindex(columns=order, fill_value=0)
     presence = counts >= min_rows
     combos = presence.apply(lambda r: tuple(c for c in order if r[c]), axis=1)
@@ -55,18 +58,20 @@ def _sharing_table(
     return table, presence
 
 
+@renamed_parameter("between", "tissue_key")
+@doc_params(doc_plot_output=doc_plot_output)
 def module_sharing(
     joint: AnnData,
     *,
     groupby: str = "muse_module",
-    between: str = "tissue",
+    tissue_key: str = "tissue",
     min_rows: int = 3,
     exclude: Sequence | None = None,
     max_combinations: int = 30,
     ax: Axes | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
 ) -> Axes | Figure | None:
     """How gene modules are shared across tissues: an UpSet-style plot.
 
@@ -83,9 +88,10 @@ def module_sharing(
         Joint embedding with a module column, e.g. after :func:`muse_gnn.tl.gene_modules`.
     groupby
         ``joint.obs`` column with the module of each row.
-    between
-        ``joint.obs`` column whose values are the sets compared (``"tissue"``, ``"dataset"``,
-        ``"technology"``, ``"species"``, …).
+    tissue_key
+        ``joint.obs`` column whose values are the contexts compared: the tissue, or any other such column
+        (``"dataset"``, ``"technology"``, ``"species"``, …), as in :func:`muse_gnn.metrics.context_separation`.
+        Formerly ``between``.
     min_rows
         Rows a module needs in a group to count as present there (1 counts a single stray gene).
     exclude
@@ -95,12 +101,7 @@ def module_sharing(
         Draw at most this many combinations (the most frequent).
     ax
         Axes for the bars; the dot matrix is appended below it. A new figure when None.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to.
+    {doc_plot_output}
 
     Returns
     -------
@@ -118,17 +119,17 @@ def module_sharing(
     >>> mg.pl.module_sharing(joint, min_rows=2)
     """
     func = "mg.pl.module_sharing"
-    check_joint(joint, func, columns=[groupby, between])
+    check_joint(joint, func, columns=[groupby, tissue_key], unique=False)
     if min_rows < 1:
         raise ValueError(f"{func}: `min_rows` must be >= 1, got {min_rows}.")
-    table, presence = _sharing_table(joint, groupby, between, min_rows, exclude or ())
+    table, presence = _sharing_table(joint, groupby, tissue_key, min_rows, exclude or ())
     n_absent = int((~presence.any(axis=1)).sum())
     if n_absent:
         logger.info("%s: %d module(s) have fewer than %d rows in every %s; not drawn.", func, n_absent,
-                    min_rows, between)
+                    min_rows, tissue_key)
     if len(table) == 0:
         raise ValueError(
-            f"{func}: no module has at least {min_rows} rows in any {between}; lower `min_rows`."
+            f"{func}: no module has at least {min_rows} rows in any {tissue_key} value; lower `min_rows`."
         )
     table = table.iloc[:max_combinations]
     sets = list(presence.columns)
@@ -148,7 +149,7 @@ def module_sharing(
     ax_.tick_params(axis="x", bottom=False, labelbottom=False)
     for side in ("top", "right"):
         ax_.spines[side].set_visible(False)
-    title = f"modules by {between} (present: ≥ {min_rows} rows)"
+    title = f"modules by {tissue_key} (present: ≥ {min_rows} rows)"
     if n_absent:
         title += f"\n{n_absent} module(s) present nowhere, not shown"
     ax_.set_title(title, fontsize="medium")
@@ -170,4 +171,4 @@ def module_sharing(
     ax_m.tick_params(axis="y", length=0)
     for spine in ax_m.spines.values():
         spine.set_visible(False)
-    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="module_sharing")

@@ -12,7 +12,9 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._common import check_joint, finish, new_axes
+from .._docs import doc_params, doc_plot_output
+from .._joint import check_joint, check_rep
+from ._common import finish, new_axes
 
 __all__ = ["similarity"]
 
@@ -63,6 +65,7 @@ def _cosine_matrix(x: np.ndarray) -> np.ndarray:
     return np.clip(xn @ xn.T, -1.0, 1.0)
 
 
+@doc_params(doc_plot_output=doc_plot_output)
 def similarity(
     joint: AnnData,
     genes: Sequence[str] | str,
@@ -76,7 +79,7 @@ def similarity(
     ax: Axes | None = None,
     show: bool | None = None,
     return_fig: bool = False,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike | None = None,
 ) -> Axes | Figure | None:
     """Heatmap of the cosine similarity between chosen genes in every dataset where they were embedded.
 
@@ -103,12 +106,7 @@ def similarity(
         Colour map, centred on 0 (range −1 to 1).
     ax
         Axes to draw into; a new figure sized to the number of rows when None.
-    show
-        Show the figure; None: :attr:`scanpy.settings.autoshow`, unless ``ax`` is given or ``return_fig``.
-    return_fig
-        Return the figure instead of the axes.
-    save
-        Path to save the figure to.
+    {doc_plot_output}
 
     Returns
     -------
@@ -126,7 +124,8 @@ def similarity(
     >>> mg.pl.similarity(joint, list(genes))
     """
     func = "mg.pl.similarity"
-    check_joint(joint, func, columns=[gene_key, dataset_key], use_rep=use_rep)
+    check_joint(joint, func, columns=[gene_key, dataset_key], unique=False)
+    check_rep(joint, use_rep, func)
     wanted = [genes] if isinstance(genes, str) else [str(g) for g in dict.fromkeys(genes)]
     rows = _select_rows(joint, wanted, datasets, gene_key, dataset_key, func)
     if rows.size < 2:
@@ -158,4 +157,4 @@ def similarity(
                          color="white" if abs(v) > 0.6 else "black")
     cbar = fig.colorbar(im, ax=ax_, shrink=0.6, pad=0.02)
     cbar.set_label("cosine similarity")
-    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save)
+    return finish(fig, ax_, ax_given=ax is not None, show=show, return_fig=return_fig, save=save, name="similarity")

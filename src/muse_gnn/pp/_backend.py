@@ -69,12 +69,6 @@ class ArrayBackend:
             return np.asarray(a, dtype=np.float64)
         return a.detach().to("cpu", dtype=self.f64).numpy()
 
-    def rowsum(self, a: Any) -> Any:
-        """Column sums of a block (sum over cells)."""
-        if self.name == "numpy":
-            return np.einsum("ig->g", a)
-        return a.sum(0)
-
     def dot_rows(self, v: Any, a: Any) -> Any:
         """``v @ a`` for a cell vector ``v`` and a block ``a`` (cells × genes)."""
         if self.name == "numpy":

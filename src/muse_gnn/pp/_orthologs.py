@@ -10,10 +10,10 @@ from anndata import AnnData
 
 from .._utils import check_adata, logger
 
-__all__ = ["map_orthologs"]
+__all__ = ["map_orthologs", "ortholog_pairs"]
 
 
-def _pairs(orthologs: pd.DataFrame | Mapping[str, str], source: str, target: str) -> pd.Series:
+def ortholog_pairs(orthologs: pd.DataFrame | Mapping[str, str], source: str, target: str) -> pd.Series:
     """One-to-one ``source symbol -> target symbol`` mapping; ambiguous symbols are removed."""
     if isinstance(orthologs, Mapping):
         df = pd.DataFrame({"s": list(orthologs.keys()), "t": list(orthologs.values())})
@@ -80,7 +80,7 @@ def map_orthologs(
     """
     func = "map_orthologs"
     check_adata(adata, func)
-    mapping = _pairs(orthologs, source, target)
+    mapping = ortholog_pairs(orthologs, source, target)
     names = adata.var_names.astype(str)
     new = pd.Series(names, index=names).map(mapping)
     mapped = new.notna().to_numpy()

@@ -6,7 +6,17 @@ from ._context import context_shift
 from ._embed import embed
 from ._enrich import enrichment
 from ._fit import fit
+from ._joint import joint_embedding
 from ._modules import gene_modules, ortholog_coclustering
 from ._similar import similar_genes
 
-__all__ = ["context_shift", "embed", "enrichment", "fit", "gene_modules", "ortholog_coclustering", "similar_genes"]
+__all__ = [
+    "context_shift",
+    "embed",
+    "enrichment",
+    "fit",
+    "gene_modules",
+    "joint_embedding",
+    "ortholog_coclustering",
+    "similar_genes",
+]

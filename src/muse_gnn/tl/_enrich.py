@@ -12,7 +12,7 @@ from anndata import AnnData
 from scipy.stats import false_discovery_control, hypergeom
 
 from .._utils import logger
-from ._modules import _check_groupby, _check_joint, _natural
+from .._joint import check_groupby, check_joint, natural_key
 
 __all__ = ["enrichment"]
 
@@ -119,8 +119,25 @@ def enrichment(
     ('0', 'first', 10)
     """
     func = "enrichment"
-    _check_joint(joint, func, columns=("gene",))
-    lab = _check_groupby(joint, groupby, func).to_numpy(dtype=object)
+    check_joint(joint, func, columns=("gene",), unique=False)
+    lab = check_groupby(joint, groupby, func).to_numpy(dtype=object)
+    _check_options(min_size, max_size, fdr, func)
+    sets = _gene_sets(gene_sets, source, target, func)
+    genes = joint.obs["gene"].astype(str).to_numpy(dtype=object)
+    universe = _background(genes, background, func)
+    modules, A = _module_matrix(joint, groupby, lab, genes, universe, func)
+    terms, B = _term_matrix(sets, universe, min_size, max_size, func)
+    res = _hypergeometric(modules, terms, A, B, universe)
+    if fdr is not None:
+        res = res[res["fdr"] <= fdr]
+    res = res.sort_values(["fdr", "pvalue", "module", "term"], kind="stable").reset_index(drop=True)
+    res.attrs.update(n_background=universe.size, n_terms_tested=len(terms), n_tests=len(modules) * len(terms))
+    logger.info("%s: %d modules × %d gene sets tested over %d background genes; %d results", func,
+                len(modules), len(terms), universe.size, len(res))
+    return res
+
+
+def _check_options(min_size: Any, max_size: Any, fdr: Any, func: str) -> None:
     for name, val in (("min_size", min_size), ("max_size", max_size)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
             raise ValueError(f"{func}: `{name}` must be a positive integer, got {val!r}.")
@@ -128,19 +145,24 @@ def enrichment(
         raise ValueError(f"{func}: `min_size` ({min_size}) is larger than `max_size` ({max_size}).")
     if fdr is not None and (isinstance(fdr, bool) or not isinstance(fdr, int | float) or not 0 < fdr <= 1):
         raise ValueError(f"{func}: `fdr` must be in (0, 1] or None, got {fdr!r}.")
-    sets = _gene_sets(gene_sets, source, target, func)
 
-    genes = joint.obs["gene"].astype(str).to_numpy(dtype=object)
+
+def _background(genes: np.ndarray, background: Iterable[str] | None, func: str) -> pd.Index:
+    """The gene universe of the test: ``background``, or every gene of the joint embedding."""
     if background is None:
-        universe = pd.Index(pd.unique(genes))
-    else:
-        if isinstance(background, str) or not isinstance(background, Iterable):
-            raise TypeError(f"{func}: `background` must be a list of gene names, got {background!r}.")
-        universe = pd.Index(pd.unique(np.asarray([str(g) for g in background], dtype=object)))
-        if universe.empty:
-            raise ValueError(f"{func}: `background` is empty.")
-    M = universe.size
+        return pd.Index(pd.unique(genes))
+    if isinstance(background, str) or not isinstance(background, Iterable):
+        raise TypeError(f"{func}: `background` must be a list of gene names, got {background!r}.")
+    universe = pd.Index(pd.unique(np.asarray([str(g) for g in background], dtype=object)))
+    if universe.empty:
+        raise ValueError(f"{func}: `background` is empty.")
+    return universe
 
+
+def _module_matrix(
+    joint: AnnData, groupby: str, lab: np.ndarray, genes: np.ndarray, universe: pd.Index, func: str
+) -> tuple[list[str], sp.csr_matrix]:
+    """Modules (in label order) and the binary module × background-gene matrix (a gene counts once per module)."""
     has_module = pd.notna(lab)
     if not has_module.any():
         raise ValueError(f"{func}: every row of `joint.obs[{groupby!r}]` is NaN; no module to test.")
@@ -150,17 +172,22 @@ def enrichment(
         logger.warning("%s: %d module genes are not in `background` and are ignored", func,
                        len(pd.unique(genes[outside])))
     ok = has_module & (gidx >= 0)
-    modules = sorted(pd.unique(lab[has_module]), key=_natural)
+    modules = sorted(pd.unique(lab[has_module]), key=natural_key)
     if isinstance(joint.obs[groupby].dtype, pd.CategoricalDtype):
         cats = [str(c) for c in joint.obs[groupby].cat.categories]
         modules = [c for c in cats if c in set(modules)]
     mpos = {m: i for i, m in enumerate(modules)}
     mod_rows = np.fromiter((mpos[m] for m in lab[ok]), dtype=np.int64, count=int(ok.sum()))
-    # binary module × gene matrix: a gene with several rows in a module counts once
-    A = sp.csr_matrix((np.ones(mod_rows.size), (mod_rows, gidx[ok])), shape=(len(modules), M))
+    A = sp.csr_matrix((np.ones(mod_rows.size), (mod_rows, gidx[ok])), shape=(len(modules), universe.size))
     A.sum_duplicates()
     A.data[:] = 1.0
+    return modules, A
 
+
+def _term_matrix(
+    sets: dict[str, set[str]], universe: pd.Index, min_size: int, max_size: int, func: str
+) -> tuple[list[str], sp.csr_matrix]:
+    """Gene sets whose size within the background is in ``[min_size, max_size]``, as a term × gene matrix."""
     terms, cols, rows = [], [], []
     any_hit = False
     for term, members in sets.items():
@@ -174,9 +201,9 @@ def enrichment(
     if not any_hit:
         example = next(iter(universe[:3]), "")
         raise ValueError(
-            f"{func}: no gene of any gene set is in the background ({M} genes, e.g. {list(universe[:3])}); "
-            f"check that the gene sets use the same identifiers and species as the joint embedding "
-            f"(e.g. symbols like {example!r}, not Ensembl IDs)."
+            f"{func}: no gene of any gene set is in the background ({universe.size} genes, e.g. "
+            f"{list(universe[:3])}); check that the gene sets use the same identifiers and species as the joint "
+            f"embedding (e.g. symbols like {example!r}, not Ensembl IDs)."
         )
     if not terms:
         raise ValueError(
@@ -185,26 +212,32 @@ def enrichment(
         )
     B = sp.csr_matrix(
         (np.ones(sum(c.size for c in cols)), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(len(terms), M),
+        shape=(len(terms), universe.size),
     )
+    return terms, B
+
+
+def _hypergeometric(
+    modules: list[str], terms: list[str], A: sp.csr_matrix, B: sp.csr_matrix, universe: pd.Index
+) -> pd.DataFrame:
+    """One-sided hypergeometric test of every module × term pair, BH over all of them; pairs that overlap."""
+    M = universe.size
     n_module = np.asarray(A.sum(axis=1)).ravel().astype(np.int64)
     n_term = np.asarray(B.sum(axis=1)).ravel().astype(np.int64)
     overlap = (A @ B.T).toarray().astype(np.int64)  # modules × terms
     N = np.broadcast_to(n_module[:, None], overlap.shape)
     n = np.broadcast_to(n_term[None, :], overlap.shape)
-    pvalue = hypergeom.sf(overlap - 1, M, n, N)
-    pvalue = np.clip(pvalue, 0.0, 1.0)
+    pvalue = np.clip(hypergeom.sf(overlap - 1, M, n, N), 0.0, 1.0)
     qvalue = false_discovery_control(pvalue.ravel(), method="bh").reshape(pvalue.shape)
 
     mi, ti = np.nonzero(overlap > 0)
     gene_names = universe.to_numpy(dtype=object)
-    overlap_genes = []
-    for m, t in zip(mi, ti, strict=True):
-        shared = A.getrow(m).multiply(B.getrow(t)).indices
-        overlap_genes.append(",".join(sorted(gene_names[shared])))
+    overlap_genes = [
+        ",".join(sorted(gene_names[A.getrow(m).multiply(B.getrow(t)).indices])) for m, t in zip(mi, ti, strict=True)
+    ]
     with np.errstate(divide="ignore", invalid="ignore"):
         fold = (overlap[mi, ti] / n_module[mi]) / (n_term[ti] / M)
-    res = pd.DataFrame(
+    return pd.DataFrame(
         {
             "module": np.asarray(modules, dtype=object)[mi],
             "term": np.asarray(terms, dtype=object)[ti],
@@ -218,10 +251,3 @@ def enrichment(
         },
         columns=_COLUMNS,
     )
-    if fdr is not None:
-        res = res[res["fdr"] <= fdr]
-    res = res.sort_values(["fdr", "pvalue", "module", "term"], kind="stable").reset_index(drop=True)
-    res.attrs.update(n_background=int(M), n_terms_tested=len(terms), n_tests=int(overlap.size))
-    logger.info("%s: %d modules × %d gene sets tested over %d background genes; %d results", func,
-                len(modules), len(terms), M, len(res))
-    return res

@@ -3,92 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from anndata import AnnData
 
+from .._docs import doc_joint, doc_params, doc_use_rep
+from .._joint import check_groupby, check_joint, get_rep, natural_key
+from .._joint import check_joint as _check_joint  # noqa: F401 - tl/_context.py imports these three from here
+from .._joint import get_rep as _get_rep  # noqa: F401
+from .._joint import unit_rows as _unit_rows  # noqa: F401
 from .._utils import logger
 
 __all__ = ["gene_modules", "ortholog_coclustering"]
-
-
-# --------------------------------------------------------------------------------------------------
-# shared checks for the joint embedding (used by the other downstream tools of `mg.tl` too)
-# --------------------------------------------------------------------------------------------------
-def _check_joint(joint: Any, func: str, *, columns: Sequence[str] = ("gene", "dataset")) -> None:
-    """Raise a clear error when ``joint`` is not a joint embedding with the given ``obs`` columns."""
-    if not isinstance(joint, AnnData):
-        raise TypeError(
-            f"{func}: expected the joint embedding AnnData (`model.joint_embedding()`), got "
-            f"{type(joint).__name__}."
-        )
-    for col in columns:
-        if col not in joint.obs.columns:
-            raise KeyError(
-                f"{func}: `joint.obs[{col!r}]` not found; a joint embedding has one row per (gene, dataset) "
-                "with obs columns 'gene', 'dataset', 'tissue', 'technology', 'species' "
-                "(see `MuseGNN.joint_embedding()`)."
-            )
-    if "gene" in columns and "dataset" in columns:
-        pairs = pd.MultiIndex.from_arrays(
-            [joint.obs["gene"].astype(str).to_numpy(), joint.obs["dataset"].astype(str).to_numpy()]
-        )
-        if pairs.has_duplicates:
-            dup = [f"{g}@{d}" for g, d in pairs[pairs.duplicated()].unique()[:5]]
-            raise ValueError(
-                f"{func}: some (gene, dataset) pairs occur in more than one row of `joint`, e.g. {dup}; "
-                "each gene may appear at most once per dataset."
-            )
-
-
-def _get_rep(joint: AnnData, use_rep: str, func: str, *, allow_nonfinite: bool = False) -> np.ndarray:
-    """``joint.obsm[use_rep]`` as a dense float64 array (rows × dims), checked.
-
-    Non-finite rows raise a ``ValueError`` unless ``allow_nonfinite``; the caller then drops them.
-    """
-    if use_rep not in joint.obsm:
-        raise KeyError(
-            f"{func}: `joint.obsm[{use_rep!r}]` not found; available: {list(joint.obsm.keys())}. Pass "
-            "`use_rep=` naming the embedding (`model.joint_embedding(key_added=...)`)."
-        )
-    X = joint.obsm[use_rep]
-    if sp.issparse(X):
-        X = X.toarray()
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{func}: `joint.obsm[{use_rep!r}]` must be a non-empty 2-D array, got {X.shape}.")
-    if not np.issubdtype(X.dtype, np.number):
-        raise TypeError(f"{func}: `joint.obsm[{use_rep!r}]` must be numeric, got dtype {X.dtype}.")
-    X = X.astype(np.float64, copy=False)
-    if not allow_nonfinite and not np.isfinite(X).all():
-        n_bad = int((~np.isfinite(X).all(axis=1)).sum())
-        raise ValueError(
-            f"{func}: {n_bad} rows of `joint.obsm[{use_rep!r}]` contain NaN/inf; remove them first, "
-            "e.g. `joint = joint[np.isfinite(joint.obsm[use_rep]).all(1)].copy()`."
-        )
-    return X
-
-
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (all-zero rows stay zero)."""
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-
-
-def _check_groupby(joint: AnnData, groupby: str, func: str) -> pd.Series:
-    """``joint.obs[groupby]`` as strings (NaN kept), with a hint to run :func:`gene_modules`."""
-    if not isinstance(groupby, str):
-        raise TypeError(f"{func}: `groupby` must be the name of an obs column, got {groupby!r}.")
-    if groupby not in joint.obs.columns:
-        raise KeyError(
-            f"{func}: `joint.obs[{groupby!r}]` not found; run `mg.tl.gene_modules(joint, key_added="
-            f"{groupby!r})` first or pass `groupby=` naming a column of {list(joint.obs.columns)}."
-        )
-    lab = joint.obs[groupby]
-    values = [None if pd.isna(v) else str(v) for v in lab.to_numpy(dtype=object)]
-    return pd.Series(values, index=joint.obs_names, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -109,6 +36,7 @@ def _find_neighbors(joint: AnnData, use_rep: str, n_neighbors: int) -> str | Non
     return None
 
 
+@doc_params(doc_joint=doc_joint, doc_use_rep=doc_use_rep)
 def gene_modules(
     joint: AnnData,
     *,
@@ -119,7 +47,7 @@ def gene_modules(
     random_state: int = 0,
     adatas: Mapping[str, AnnData] | None = None,
     copy: bool = False,
-) -> AnnData | None:
+) -> AnnData | tuple[AnnData, dict[str, AnnData]] | None:
     """Gene modules: Leiden clusters of the (gene, dataset) rows of a joint embedding.
 
     The rows of the joint embedding are clustered like cells: a kNN graph of ``obsm[use_rep]``
@@ -134,11 +62,8 @@ def gene_modules(
 
     Parameters
     ----------
-    joint
-        Joint embedding from :meth:`muse_gnn.MuseGNN.joint_embedding`: one row per (gene, dataset) with
-        ``obs`` columns ``gene`` and ``dataset``.
-    use_rep
-        Embedding in ``joint.obsm``.
+    {doc_joint}
+    {doc_use_rep}
     resolution
         Leiden resolution; higher gives more, smaller modules.
     n_neighbors
@@ -154,11 +79,12 @@ def gene_modules(
         NaN for genes outside the dataset's graph. Every name must be a dataset of ``joint``; datasets of
         ``joint`` missing from ``adatas`` are skipped.
     copy
-        Return a copy of ``joint`` with the results instead of writing to ``joint``.
+        Write nothing into ``joint`` or ``adatas``: return an annotated copy of ``joint`` (and of the datasets).
 
     Returns
     -------
-    ``None``, or the annotated copy when ``copy=True``. Nothing is modified when an error is raised.
+    ``None``; with ``copy=True`` the annotated copy of ``joint``, or ``(joint copy, {name: dataset copy})`` when
+    ``adatas`` is given. Nothing is modified when an error is raised.
 
     Examples
     --------
@@ -176,8 +102,8 @@ def gene_modules(
     import scanpy as sc
 
     func = "gene_modules"
-    _check_joint(joint, func)
-    X = _get_rep(joint, use_rep, func)
+    check_joint(joint, func)
+    X = get_rep(joint, use_rep, func)
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer) or n_neighbors < 2:
         raise ValueError(f"{func}: `n_neighbors` must be an integer >= 2, got {n_neighbors!r}.")
     if joint.n_obs <= n_neighbors:
@@ -226,6 +152,8 @@ def gene_modules(
         out.uns[nkey] = work.uns[nkey]
         for k in ("connectivities_key", "distances_key"):
             out.obsp[work.uns[nkey][k]] = work.obsp[work.uns[nkey][k]]
+    if copy:
+        targets = {name: (adata.copy(), idx, rows) for name, (adata, idx, rows) in targets.items()}
     for name, (adata, idx, rows) in targets.items():
         values = pd.Categorical(
             np.full(adata.n_vars, np.nan, dtype=object), categories=labels.cat.categories
@@ -233,7 +161,9 @@ def gene_modules(
         values[idx] = labels.to_numpy()[rows]
         adata.var[key_added] = values
         logger.info("%s: wrote var[%r] of dataset %r (%d genes labelled)", func, key_added, name, idx.size)
-    return out if copy else None
+    if not copy:
+        return None
+    return (out, {name: t[0] for name, t in targets.items()}) if adatas is not None else out
 
 
 def _check_adatas(
@@ -340,8 +270,8 @@ def ortholog_coclustering(
     0.5
     """
     func = "ortholog_coclustering"
-    _check_joint(joint, func, columns=("gene", "dataset", species_key))
-    lab = _check_groupby(joint, groupby, func)
+    check_joint(joint, func, columns=("gene", "dataset", species_key))
+    lab = check_groupby(joint, groupby, func)
     sp_lab = joint.obs[species_key].astype(str).to_numpy()
     present = list(dict.fromkeys(sp_lab))
     if species is None:
@@ -370,9 +300,9 @@ def ortholog_coclustering(
 
     genes = joint.obs["gene"].astype(str).to_numpy(dtype=object)
     if orthologs is not None:
-        from ..pp._orthologs import _pairs  # one-to-one table, ambiguous symbols removed
+        from ..pp._orthologs import ortholog_pairs  # one-to-one table, ambiguous symbols removed
 
-        mapping = _pairs(orthologs, species[1], species[0])
+        mapping = ortholog_pairs(orthologs, species[1], species[0])
         is_b = sp_lab == species[1]
         mapped = pd.Series(genes[is_b]).map(mapping)
         logger.info("%s: %d of %d %s rows mapped to %s symbols", func, int(mapped.notna().sum()),
@@ -396,7 +326,7 @@ def ortholog_coclustering(
     if isinstance(joint.obs[groupby].dtype, pd.CategoricalDtype):
         order = [str(c) for c in joint.obs[groupby].cat.categories]
     else:
-        order = sorted(pd.unique(np.concatenate([pairs["module_a"], pairs["module_b"]])), key=_natural)
+        order = sorted(pd.unique(np.concatenate([pairs["module_a"], pairs["module_b"]])), key=natural_key)
     rows = []
     for mod in order:
         in_a = (pairs["module_a"] == mod).to_numpy()
@@ -418,11 +348,3 @@ def ortholog_coclustering(
     logger.info("%s: %d ortholog pairs, %.1f%% co-clustered (%.1f%% expected by chance)", func, len(pairs),
                 100 * res.attrs["overall_share"], 100 * res.attrs["expected_share"])
     return res
-
-
-def _natural(value: str) -> tuple[int, float | str]:
-    """Sort key putting numeric labels first, in numeric order."""
-    try:
-        return (0, float(value))
-    except ValueError:
-        return (1, value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,8 +10,8 @@ import pandas as pd
 from anndata import AnnData
 
 from .._utils import logger
-from .._warnings import MuseGNNWarning
-from ._modules import _check_joint, _get_rep, _unit_rows
+from .._docs import doc_params, doc_use_rep
+from .._joint import check_joint, get_rep, nonfinite_rows_ignored, unit_rows
 
 __all__ = ["similar_genes"]
 
@@ -47,6 +46,7 @@ def _select_datasets(dataset: np.ndarray, datasets: Any, func: str) -> list[str]
     return [d for d in known if d in wanted]
 
 
+@doc_params(doc_use_rep=doc_use_rep)
 def similar_genes(
     model_or_joint: Any,
     genes: str | Sequence[str],
@@ -75,8 +75,7 @@ def similar_genes(
         Neighbours per (query row, target dataset); fewer when the target dataset has fewer rows.
     datasets
         Datasets to use, both as query rows and as targets. Default: all.
-    use_rep
-        Embedding in ``obsm``.
+    {doc_use_rep}
 
     Returns
     -------
@@ -105,8 +104,8 @@ def similar_genes(
     """
     func = "similar_genes"
     joint = _as_joint(model_or_joint, use_rep, func)
-    _check_joint(joint, func)
-    X = _get_rep(joint, use_rep, func, allow_nonfinite=True)
+    check_joint(joint, func)
+    X = get_rep(joint, use_rep, func, allow_nonfinite=True)
     if isinstance(n_top, bool) or not isinstance(n_top, int | np.integer) or n_top < 1:
         raise ValueError(f"{func}: `n_top` must be a positive integer, got {n_top!r}.")
     if isinstance(genes, str):
@@ -117,13 +116,7 @@ def similar_genes(
 
     gene = joint.obs["gene"].astype(str).to_numpy(dtype=object)
     dataset = joint.obs["dataset"].astype(str).to_numpy(dtype=object)
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        warnings.warn(
-            f"{func}: {int((~finite).sum())} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
-            MuseGNNWarning,
-            stacklevel=2,
-        )
+    finite = nonfinite_rows_ignored(X, func, f"rows of `obsm[{use_rep!r}]`")
     selected = _select_datasets(dataset, datasets, func)
     usable = finite & np.isin(dataset, selected)
     unknown = [g for g in queries if not np.any(usable & (gene == g))]
@@ -131,7 +124,7 @@ def similar_genes(
         where = "the joint embedding" if datasets is None else f"datasets {selected}"
         raise KeyError(f"{func}: genes not found in {where}: {unknown}.")
 
-    Z = _unit_rows(X)
+    Z = unit_rows(X)
     target_rows = {d: np.flatnonzero(usable & (dataset == d)) for d in selected}
     frames = []
     for q in queries:
