@@ -21,8 +21,8 @@ from torch import Tensor
 from .._settings import show_progress
 from .._utils import logger, resolve_device
 from ._data import genes_to_var, prepare_graph
-from ._module import _module_key
 from ._losses import weighted_similarity
+from ._module import _module_key
 from ._pairs import GeneIndex
 from ._trainer import TrainConfig, Trainer
 
@@ -88,8 +88,8 @@ class _Snapshot:
         self.param_device = next(m.parameters()).device
         self.device = model.device
         self.graphs, self.embeddings, self.adatas = list(model.graphs), list(model._embeddings), dict(model.adatas)
-        self.varm = adata.varm[key_added] if key_added in adata.varm else None
-        self.uns = adata.uns[key_added] if key_added in adata.uns else None
+        self.varm = adata.varm.get(key_added)
+        self.uns = adata.uns.get(key_added)
 
     def restore_flags(self, model: MuseGNN) -> None:
         """``requires_grad`` and train/eval modes of the layers that existed before (new ones: trainable)."""
@@ -103,7 +103,7 @@ class _Snapshot:
         m = model.module
         for attr, keys in self.layers.items():
             container = getattr(m, attr)
-            for k in [k for k in container.keys() if k not in keys]:
+            for k in [k for k in container if k not in keys]:
                 del container[k]
         m.shared_keys[:] = self.shared_keys
         self.restore_flags(model)
