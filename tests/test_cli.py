@@ -52,3 +52,17 @@ def test_fit_end_to_end(tmp_path, small_collection):
 def test_module_entry_point():
     r = subprocess.run([sys.executable, "-m", "muse_gnn", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "demo" in r.stdout
+
+
+def test_fit_options_follow_train_config():
+    from muse_gnn.model._trainer import TRAIN_DEFAULTS
+
+    parser = build_parser()
+    args = parser.parse_args(["fit", "a.h5ad", "--out", "o"])
+    assert args.max_epochs == TRAIN_DEFAULTS.max_epochs and args.precision == TRAIN_DEFAULTS.precision
+    assert args.devices == "auto"
+    assert parser.parse_args(["fit", "a.h5ad", "--out", "o", "--devices", "0,1"]).devices == [0, 1]
+    assert parser.parse_args(["fit", "a.h5ad", "--out", "o", "--devices", "-1"]).devices == -1
+    assert parser.parse_args(["fit", "a.h5ad", "--out", "o", "--devices", "2"]).devices == 2
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fit", "a.h5ad", "--out", "o", "--devices", "0"])

@@ -50,6 +50,41 @@ def test_launch_kind_and_devices(monkeypatch):
         launch_kind("single", "auto")
 
 
+def test_devices_as_lightning_spells_them():
+    """One resolver for accelerator/devices (model) and device (graph engines), with Lightning's spellings."""
+    from muse_gnn._utils import parse_devices, resolve_device, resolve_devices
+
+    assert parse_devices("0,1") == [0, 1] and parse_devices("3") == 3 and parse_devices("-1") == -1
+    assert parse_devices(-1) == -1 and parse_devices("auto") == "auto" and parse_devices((1,)) == [1]
+    assert n_processes("0,1") == 2 and n_processes("2") == 2
+    for bad in (0, -2, "x", "0,0", [], [-1]):
+        with pytest.raises(ValueError, match="devices"):
+            parse_devices(bad)
+    assert resolve_devices("cpu", 3) == [torch.device("cpu")] * 3
+    assert resolve_device(None) == resolve_device("auto")
+    with pytest.raises(ValueError, match="accelerator"):
+        resolve_device("tpu")
+    with pytest.raises(ValueError, match="`device` must be 'auto', 'cpu' or 'cuda"):
+        resolve_device("tpu", argname="device", func="f")
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        assert resolve_devices("auto", -1) == [torch.device(f"cuda:{i}") for i in range(n)]
+        assert n_processes(-1) == n
+        with pytest.raises(ValueError, match="visible"):
+            resolve_devices("gpu", [n])
+    else:
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            resolve_device("cuda")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            resolve_device("cuda:1", argname="device")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            n_processes(-1)
+        with pytest.raises(ValueError, match="names GPUs"):
+            resolve_devices("cpu", "0,1")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            resolve_device("gpu")
+
+
 def test_one_process_ddp_equals_single_process(small_collection):
     single = mg.MuseGNN(small_collection)
     single.train(max_epochs=4, show_progress_bar=False)

@@ -31,7 +31,7 @@ def test_fit_writes_embeddings_and_params(small_collection):
     import scanpy as sc
 
     sc.pp.neighbors(joint, use_rep="X_muse", n_neighbors=5)
-    genes = model.gene_embedding()
+    genes = model.get_gene_embedding()
     assert genes.obsm["X_muse"].shape[0] == len(set(joint.obs["gene"]))
     assert genes.obs["n_datasets"].max() == 3
     assert "trained for 2 epochs" in repr(model)
@@ -89,7 +89,8 @@ def test_save_load_round_trip(small_collection, tmp_path):
     model.save(tmp_path / "m")
     with pytest.raises(FileExistsError):
         model.save(tmp_path / "m")
-    loaded = mg.MuseGNN.load(tmp_path / "m")
+    loaded = mg.MuseGNN.load(tmp_path / "m")  # accelerator="auto", as in train
+    assert loaded.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     np.testing.assert_array_equal(loaded.joint_embedding().obsm["X_muse"], model.joint_embedding().obsm["X_muse"])
     pd.testing.assert_frame_equal(loaded.history, model.history, check_dtype=False)
     with pytest.raises(RuntimeError, match="adatas"):
@@ -249,16 +250,109 @@ def test_edge_subsampling_and_passes(small_collection):
     model = mg.MuseGNN(small_collection)
     model.train(max_epochs=2, max_edges=50, max_pass_size=100, show_progress_bar=False)
     assert np.isfinite(model.history.to_numpy()).all()
+    # with the dense decoder nothing is sampled in the reconstruction: one pass per dataset or one pass for all
+    # give the same first-epoch reconstruction loss, and the same embeddings of the same weights
+    split = mg.MuseGNN(small_collection, decoder="mlp")
+    split.train(max_epochs=1, max_pass_size=100, show_progress_bar=False)
+    whole = mg.MuseGNN(small_collection, decoder="mlp")
+    whole.train(max_epochs=1, show_progress_bar=False)
+    np.testing.assert_allclose(split.history["reconstruction"].iloc[0], whole.history["reconstruction"].iloc[0],
+                               rtol=1e-5)
     from muse_gnn.model._trainer import TrainConfig, Trainer
 
-    tr = Trainer(model.module, model.graphs, model.gene_index, TrainConfig(max_pass_size=100), torch.device("cpu"))
-    assert len(tr._plan()) == 3
-    tr_all = Trainer(model.module, model.graphs, model.gene_index, TrainConfig(), torch.device("cpu"))
-    assert len(tr_all._plan()) == 1
-    # embeddings do not depend on how the datasets are split into passes
-    a, b = tr.embed(), tr_all.embed()
+    a = Trainer(model.module, model.graphs, model.gene_index, TrainConfig(max_pass_size=100), torch.device("cpu"))
+    b = Trainer(model.module, model.graphs, model.gene_index, TrainConfig(), torch.device("cpu"))
+    ea, eb = a.embed(), b.embed()
     for t in range(3):
-        np.testing.assert_allclose(a[t], b[t], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ea[t], eb[t], rtol=1e-5, atol=1e-5)
+
+
+def _same_gene_vs_random_cosine(model):
+    joint = model.get_joint_embedding()
+    z = joint.obsm["X_muse"] / np.linalg.norm(joint.obsm["X_muse"], axis=1, keepdims=True)
+    gene, ds = joint.obs["gene"].to_numpy(), joint.obs["dataset"].to_numpy()
+    same = np.array([(a, b) for a in range(len(gene)) for b in range(a + 1, len(gene)) if gene[a] == gene[b]])
+    rng = np.random.default_rng(0)
+    i, k = rng.integers(0, len(gene), 4000), rng.integers(0, len(gene), 4000)
+    keep = (gene[i] != gene[k]) & (ds[i] != ds[k])
+    return (z[same[:, 0]] * z[same[:, 1]]).sum(1).mean(), (z[i[keep]] * z[k[keep]]).sum(1).mean()
+
+
+def test_training_lowers_loss_and_aligns_common_genes_fast(small_collection):
+    """In the default suite: a sign error in a loss term must fail here, not only in the slow tests."""
+    untrained = mg.MuseGNN(small_collection)
+    untrained.train(max_epochs=0, show_progress_bar=False)
+    same0, rand0 = _same_gene_vs_random_cosine(untrained)
+    model = mg.MuseGNN(small_collection)
+    model.train(max_epochs=20, show_progress_bar=False)
+    h = model.history
+    assert h["loss"].iloc[-1] < 0.5 * h["loss"].iloc[0]
+    assert h["reconstruction"].iloc[-1] < h["reconstruction"].iloc[0]
+    assert h["similarity"].iloc[-1] < h["similarity"].iloc[0]
+    same, rand = _same_gene_vs_random_cosine(model)
+    assert same0 - rand0 < 0.1  # untrained: the same gene in two datasets is no closer than any pair
+    assert same - rand > 0.25
+
+
+def test_inplace_false_returns_the_same_and_writes_nothing(small_collection):
+    query = small_collection.pop(list(small_collection)[-1])
+    first = {k: v.copy() for k, v in small_collection.items()}
+    written = mg.tl.fit(first, max_epochs=2, show_progress_bar=False)
+    model = mg.tl.fit(small_collection, max_epochs=2, show_progress_bar=False, inplace=False)
+    assert all("X_muse" not in a.varm and "X_muse" not in a.uns for a in small_collection.values())
+    for t in range(2):
+        pd.testing.assert_frame_equal(model.get_embedding(t), written.get_embedding(t))
+    q2 = query.copy()
+    a = mg.tl.embed(written, query, max_epochs=3, show_progress_bar=False)
+    b = mg.tl.embed(model, q2, max_epochs=3, show_progress_bar=False, inplace=False)
+    np.testing.assert_array_equal(a, b)
+    assert "X_muse" in query.varm and "X_muse" not in q2.varm and "X_muse" not in q2.uns
+    np.testing.assert_array_equal(model.get_embedding(-1).to_numpy(), b)  # the dataset joined the model anyway
+
+
+def test_get_accessors(small_collection):
+    model = mg.tl.fit(small_collection, max_epochs=2, show_progress_bar=False)
+    joint = model.get_joint_embedding()
+    np.testing.assert_array_equal(joint.obsm["X_muse"], model.joint_embedding().obsm["X_muse"])
+    name = model.dataset_names[1]
+    pd.testing.assert_frame_equal(model.get_embedding(name), model.get_embedding(1))
+    with pytest.raises(KeyError, match="no dataset"):
+        model.get_embedding("missing")
+    with pytest.raises(IndexError, match="out of range"):
+        model.get_embedding(3)
+    agree = model.get_gene_embedding()
+    mean = model.get_gene_embedding(weighting="mean")
+    table = mg.metrics.gene_embedding_table(joint)
+    np.testing.assert_allclose(mean.obsm["X_muse"], table.loc[mean.obs_names].to_numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(agree.obsm["X_muse"], mean.obsm["X_muse"])
+    with pytest.warns(FutureWarning, match="get_gene_embedding"):
+        old = model.gene_embedding()
+    np.testing.assert_array_equal(old.obsm["X_muse"], agree.obsm["X_muse"])
+    with pytest.raises(ValueError, match="weighting"):
+        model.get_gene_embedding(weighting="median")
+
+
+def test_train_config_holds_the_defaults():
+    import inspect
+
+    from muse_gnn.model._trainer import QUERY_MAX_EPOCHS, TrainConfig
+
+    cfg = TrainConfig()
+    assert cfg.lr_decoder == pytest.approx(10 * cfg.lr)  # one rule: None -> 10 x lr
+    assert TrainConfig(lr=0.5).lr_decoder == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="learning rates"):
+        TrainConfig(lr_decoder=0.0)
+    for func in (mg.MuseGNN.train, mg.tl.fit, mg.MuseGNN.map_query, mg.tl.embed):
+        params = inspect.signature(func).parameters
+        for name, p in params.items():
+            if hasattr(cfg, name) and name not in {"lr_decoder", "max_epochs", "random_state"}:
+                assert p.default == getattr(cfg, name), (func.__qualname__, name)
+        assert params["lr_decoder"].default is None
+        assert not [ln for ln in func.__doc__.splitlines() if ln.strip().startswith("{")]  # placeholders filled
+        assert "Learning rate of the encoder" in func.__doc__
+    assert inspect.signature(mg.MuseGNN.train).parameters["max_epochs"].default == cfg.max_epochs
+    assert inspect.signature(mg.tl.embed).parameters["max_epochs"].default == QUERY_MAX_EPOCHS
+    assert inspect.signature(mg.MuseGNN.map_query).parameters["max_epochs"].default == QUERY_MAX_EPOCHS
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])

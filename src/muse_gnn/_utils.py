@@ -6,7 +6,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,13 +15,18 @@ from anndata import AnnData
 
 from ._warnings import MuseGNNWarning
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "as_dataset_dict",
     "check_adata",
     "check_counts",
     "get_matrix",
     "logger",
+    "parse_devices",
     "resolve_device",
+    "resolve_devices",
     "uns_params",
 ]
 
@@ -175,23 +180,132 @@ def as_dataset_dict(adatas: Any, func: str) -> dict[str, AnnData]:
     return out
 
 
-def resolve_device(accelerator: str = "auto", devices: Any = "auto") -> torch.device:  # noqa: F821
-    """Map scvi-tools style ``accelerator``/``devices`` to a :class:`torch.device`."""
+Devices = Any
+"""``devices`` as the model and :func:`muse_gnn.tl.fit` take it (Lightning's spelling): ``"auto"``, a number of
+devices, ``-1`` (every GPU), a list of GPU indices, or a string of either (``"2"``, ``"0,1"``, ``"-1"``)."""
+
+
+def parse_devices(devices: Devices) -> str | int | list[int]:
+    """Normalise ``devices`` to ``"auto"``, a count (``-1``: every GPU) or a list of GPU indices.
+
+    Examples
+    --------
+    >>> parse_devices("0,1"), parse_devices("2"), parse_devices(-1), parse_devices("auto")
+    ([0, 1], 2, -1, 'auto')
+    """
+    msg = ("devices must be 'auto', a positive number of devices, -1 (every GPU), a list of GPU indices or a "
+           f"string of one ('2', '0,1'), got {devices!r}.")
+    if isinstance(devices, bool):
+        raise TypeError(msg)
+    if isinstance(devices, str):
+        text = devices.strip()
+        if text == "auto":
+            return "auto"
+        try:
+            if "," in text:
+                return parse_devices([int(p) for p in text.split(",") if p.strip()])
+            return parse_devices(int(text))
+        except ValueError:
+            raise ValueError(msg) from None
+    if isinstance(devices, int | np.integer):
+        n = int(devices)
+        if n == -1 or n >= 1:
+            return n
+        raise ValueError(msg)
+    if isinstance(devices, Sequence):
+        ids = [int(d) for d in devices]
+        if not ids or any(d < 0 for d in ids) or len(set(ids)) != len(ids):
+            raise ValueError(msg)
+        return ids
+    raise TypeError(msg)
+
+
+def resolve_devices(
+    accelerator: Any = "auto", devices: Devices = "auto", *, argname: str = "accelerator", func: str | None = None
+) -> list[torch.device]:
+    """The devices asked for by scvi-tools / Lightning style ``accelerator`` and ``devices``, one per process.
+
+    The one device resolver of the package: the model's ``accelerator``/``devices`` and the ``device=`` of the
+    graph-construction engines both go through it.
+
+    Parameters
+    ----------
+    accelerator
+        ``"auto"`` (``None``; a GPU when one is visible), ``"cpu"``, ``"gpu"``/``"cuda"``, ``"cuda:i"`` or a
+        :class:`torch.device`.
+    devices
+        See :data:`Devices`. On the CPU a count is a number of processes; ``-1`` and GPU indices need a GPU.
+    argname, func
+        Name of the argument and of the calling function, for the error messages.
+
+    Returns
+    -------
+    The devices, ``[cpu]``, ``[cpu] * n`` or ``[cuda:i, ...]``.
+
+    Examples
+    --------
+    >>> resolve_devices("cpu", 2)
+    [device(type='cpu'), device(type='cpu')]
+    """
     import torch
 
-    acc = accelerator.lower()
+    where = f"{func}: " if func else ""
+    acc = "auto" if accelerator is None else str(accelerator).lower()
+    index = None
+    if acc.startswith("cuda:"):
+        try:
+            index = int(acc[5:])
+        except ValueError:
+            index = -1
+        if index < 0:
+            raise ValueError(f"{where}`{argname}` {accelerator!r}: the GPU index must be a non-negative integer.")
+        acc = "cuda"
     if acc not in {"auto", "cpu", "cuda", "gpu"}:
-        raise ValueError(f"accelerator must be 'auto', 'cpu', 'cuda' or 'gpu', got {accelerator!r}.")
-    if acc == "cpu":
-        return torch.device("cpu")
-    if acc in {"cuda", "gpu"} and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"accelerator={accelerator!r} was requested but no CUDA GPU is available; "
-            "use accelerator='cpu' or 'auto'."
+        raise ValueError(
+            f"{where}`{argname}` must be 'auto', 'cpu' or 'cuda[:i]' (or 'gpu'), got {accelerator!r}."
         )
-    if acc == "auto" and not torch.cuda.is_available():
-        return torch.device("cpu")
-    index = 0  # devices="auto" or a number of devices: the first GPU; a list of indices: its first
-    if isinstance(devices, Sequence) and not isinstance(devices, str) and len(devices):
-        index = int(devices[0])
-    return torch.device(f"cuda:{index}")
+    spec = parse_devices(devices)
+    cuda = torch.cuda.is_available()
+    if acc in {"cuda", "gpu"} and not cuda:
+        raise RuntimeError(
+            f"{where}{argname}={accelerator!r} was requested but no CUDA GPU is available; "
+            f"use {argname}='cpu' or 'auto'."
+        )
+    if acc == "cpu" or (acc == "auto" and not cuda):
+        if spec == -1 or isinstance(spec, list):
+            raise ValueError(
+                f"{where}devices={devices!r} names GPUs, but training runs on the CPU "
+                f"({argname}={accelerator!r}{'' if cuda else ', no CUDA GPU is visible'}); pass a number of "
+                "processes instead (devices=2)."
+            )
+        return [torch.device("cpu")] * (1 if spec == "auto" else int(spec))
+    count = torch.cuda.device_count()
+    if index is not None:
+        if spec != "auto":
+            raise ValueError(f"{where}{argname}={accelerator!r} names one GPU; leave devices='auto' with it.")
+        ids = [index]
+    elif spec == "auto":
+        ids = [0]
+    elif spec == -1:
+        ids = list(range(count))
+    elif isinstance(spec, int):
+        ids = list(range(spec))
+    else:
+        ids = list(spec)
+    bad = [i for i in ids if i >= count]
+    if bad or len(ids) > count:
+        raise ValueError(f"{where}devices={devices!r} asks for GPUs {ids}; {count} are visible.")
+    return [torch.device(f"cuda:{i}") for i in ids]
+
+
+def resolve_device(
+    accelerator: Any = "auto", devices: Devices = "auto", *, argname: str = "accelerator", func: str | None = None
+) -> torch.device:
+    """The first device of :func:`resolve_devices` (the device of this process).
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    return resolve_devices(accelerator, devices, argname=argname, func=func)[0]

@@ -138,11 +138,10 @@ def _torchrun_graphs(todo: dict, opts: dict, accelerator: str) -> bool:
     import torch
     import torch.distributed as dist
 
-    from ._utils import resolve_device
-    from .model._distributed import init_from_env, shard_datasets
+    from .model._distributed import init_from_env, local_device, shard_datasets
     from .pp._graph import _compute_graph, _write_graph, graph_options
 
-    device = resolve_device(accelerator, [int(os.environ.get("LOCAL_RANK", "0"))])
+    device = local_device(accelerator)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     rank, world, created = init_from_env(device)
@@ -175,19 +174,19 @@ def _torchrun_graphs(todo: dict, opts: dict, accelerator: str) -> bool:
     return created
 
 
-def _devices_arg(value: str) -> int | str:
-    if value == "auto":
-        return value
+def _devices_arg(value: str) -> int | str | list[int]:
+    """``--devices`` as :meth:`muse_gnn.MuseGNN.train` takes it: ``auto``, ``N``, ``-1`` or ``0,1``."""
+    from ._utils import parse_devices
+
     try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive number of devices, got {value!r}")
-    return n
+        return parse_devices(value)
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``muse-gnn`` argument parser; training defaults come from :class:`~muse_gnn.model._trainer.TrainConfig`."""
+    from .model._trainer import TRAIN_DEFAULTS
     parser = argparse.ArgumentParser(
         prog="muse-gnn", description="MuSe-GNN gene embeddings from many single-cell and spatial datasets."
     )
@@ -216,16 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--method", choices=["cscore", "pearson"], default="cscore", help="co-expression method")
     fit.add_argument("--layer", default=None, help="layer with raw counts (default: X)")
     fit.add_argument("--allow-noncounts", action="store_true", help="accept non-integer expression values")
-    fit.add_argument("--max-epochs", type=int, default=300, help="training epochs (default: 300)")
+    fit.add_argument("--max-epochs", type=int, default=TRAIN_DEFAULTS.max_epochs,
+                     help=f"training epochs (default: {TRAIN_DEFAULTS.max_epochs})")
     fit.add_argument("--accelerator", default="auto", help="auto, cpu or cuda (default: auto)")
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument("--devices", default="auto", type=_devices_arg,
-                     help="number of processes (one GPU each on GPU) to train with under DDP (default: auto = 1); "
-                          "under torchrun each process is one of them and this is ignored")
+                     help="number of processes (one GPU each on GPU) to train with under DDP, -1 for every GPU or "
+                          "GPU indices such as 0,1 (default: auto = 1); under torchrun each process is one of them "
+                          "and this is ignored")
     fit.add_argument("--strategy", choices=["auto", "single", "ddp"], default="auto",
                      help="auto: DDP when several devices or under torchrun (default: auto)")
-    fit.add_argument("--precision", choices=["32", "bf16-mixed"], default="32",
-                     help="32 or bf16-mixed (autocast for GPUs; default: 32)")
+    fit.add_argument("--precision", choices=["32", "bf16-mixed"], default=TRAIN_DEFAULTS.precision,
+                     help=f"32 or bf16-mixed (autocast for GPUs; default: {TRAIN_DEFAULTS.precision})")
     fit.set_defaults(func=_fit)
     return parser
 

@@ -23,6 +23,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from .._utils import parse_devices, resolve_device
+
 __all__ = [
     "DistContext",
     "SharedForward",
@@ -30,6 +32,7 @@ __all__ = [
     "gather_rows",
     "init_from_env",
     "launch_kind",
+    "local_device",
     "n_processes",
     "shard_datasets",
     "sum_allreduce_hook",
@@ -177,22 +180,34 @@ def _env_world_size() -> int:
         return 1
 
 
-def n_processes(devices: int | str | Sequence[int]) -> int:
-    """Number of processes asked for by ``devices`` (``"auto"``: 1)."""
-    if isinstance(devices, str):
-        if devices != "auto":
-            raise ValueError(f"devices must be 'auto', a positive int or a list of GPU indices, got {devices!r}.")
+def n_processes(devices: Any) -> int:
+    """Number of processes asked for by ``devices`` (``"auto"``: 1; ``-1``: every visible GPU).
+
+    Examples
+    --------
+    >>> n_processes("0,1"), n_processes(3), n_processes("auto")
+    (2, 3, 1)
+    """
+    spec = parse_devices(devices)
+    if spec == "auto":
         return 1
-    if isinstance(devices, bool):
-        raise TypeError("devices must be 'auto', a positive int or a list of GPU indices, not a bool.")
-    if isinstance(devices, int):
-        if devices < 1:
-            raise ValueError(f"devices must be >= 1, got {devices}.")
-        return devices
-    return max(len(list(devices)), 1)
+    if spec == -1:
+        n = torch.cuda.device_count()
+        if n == 0:
+            raise RuntimeError("devices=-1 asks for every GPU, but no CUDA GPU is visible; pass a number of "
+                               "processes (devices=2) to train on the CPU.")
+        return n
+    return len(spec) if isinstance(spec, list) else int(spec)
 
 
-def launch_kind(strategy: str, devices: int | str | Sequence[int]) -> str:
+def local_device(accelerator: Any) -> torch.device:
+    """The device of this rank of a ``torchrun`` job: the CPU, or the GPU numbered ``LOCAL_RANK``."""
+    if resolve_device(accelerator).type == "cpu":
+        return torch.device("cpu")
+    return resolve_device("cuda", [int(os.environ.get("LOCAL_RANK", "0"))])
+
+
+def launch_kind(strategy: str, devices: Any) -> str:
     """``"single"``, ``"rank"`` (this process is one rank of a torchrun job) or ``"spawn"`` (start processes)."""
     if strategy not in {"auto", "single", "ddp"}:
         raise ValueError(f"strategy must be 'auto', 'single' or 'ddp', got {strategy!r}.")

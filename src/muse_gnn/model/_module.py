@@ -12,7 +12,11 @@ from ._attention import DenseLayout, dense_layout
 from ._decoder import EdgeDecoder, GramMLPDecoder
 from ._encoder import InputLayer, SharedLayers
 
-__all__ = ["MuseModule", "NodeBatch"]
+__all__ = ["DENSE_MAX_NODES", "MuseModule", "NodeBatch"]
+
+DENSE_MAX_NODES = 4096
+"""With ``attention="auto"``, passes whose largest graph has at most this many genes use dense masked attention
+(its memory grows as genes², message passing's as edges)."""
 
 
 @dataclass
@@ -80,7 +84,7 @@ class MuseModule(nn.Module):
         heads: int = 4,
         decoder: str = "edges",
         attention: str = "auto",
-        dense_max_nodes: int = 4096,
+        dense_max_nodes: int = DENSE_MAX_NODES,
     ) -> None:
         super().__init__()
         if attention not in {"auto", "dense", "sparse"}:

@@ -80,6 +80,18 @@ class GeneIndex:
         self.positive.append(pos)
         return len(self.gids) - 1
 
+    def snapshot(self) -> dict[str, object]:
+        """The index's state, to :meth:`restore` after a failed :meth:`add` (shallow: :meth:`add` only appends
+        and replaces, it never changes an array in place)."""
+        return {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                for k, v in vars(self).items()}
+
+    def restore(self, state: dict[str, object]) -> None:
+        """Go back to a :meth:`snapshot`."""
+        vars(self).clear()
+        vars(self).update({k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                           for k, v in state.items()})
+
     @staticmethod
     def _grow(a: sp.csr_matrix, n: int) -> sp.csr_matrix:
         if a.shape[0] == n:

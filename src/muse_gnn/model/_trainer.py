@@ -9,7 +9,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,7 +24,21 @@ from ._module import DENSE_PAIRS_PER_EDGE, MuseModule, NodeBatch
 from ._negatives import EdgeLookup, sample_negatives
 from ._pairs import GeneIndex
 
-__all__ = ["CHECKPOINT_NAME", "SPARSE_EDGE_COST", "TrainConfig", "Trainer", "pass_cost"]
+if TYPE_CHECKING:
+    from ._query import FixedTargets
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LR_DECODER_RATIO",
+    "PARTNER_STREAM",
+    "QUERY_MAX_EPOCHS",
+    "RANK_SEED_STRIDE",
+    "SPARSE_EDGE_COST",
+    "TRAIN_DEFAULTS",
+    "TrainConfig",
+    "Trainer",
+    "pass_cost",
+]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOSS_TERMS = ("loss", "reconstruction", "similarity", "contrastive")
@@ -32,11 +46,17 @@ LOSS_TERMS = ("loss", "reconstruction", "similarity", "contrastive")
 
 @dataclass
 class TrainConfig:
-    """Training options (see :meth:`muse_gnn.MuseGNN.train`)."""
+    """Training options: the one place that holds their defaults.
+
+    :meth:`muse_gnn.MuseGNN.train`, :meth:`muse_gnn.MuseGNN.map_query`, :func:`muse_gnn.tl.fit`,
+    :func:`muse_gnn.tl.embed` and ``muse-gnn fit`` take their defaults from here (:data:`TRAIN_DEFAULTS`); the
+    options are described once in :data:`~muse_gnn.model._docs.TRAIN_PARAM_DOCS`. ``lr_decoder=None`` means
+    ``LR_DECODER_RATIO × lr`` (the reference ratio) and is resolved here, so the stored value is a number.
+    """
 
     max_epochs: int = 300
     lr: float = 1e-3
-    lr_decoder: float = 1e-2
+    lr_decoder: float | None = None
     lambda_similarity: float = 1.0
     lambda_contrast: float = 0.01
     temperature: float = 0.07
@@ -53,6 +73,31 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.precision not in {"32", "bf16-mixed"}:
             raise ValueError(f"precision must be '32' or 'bf16-mixed', got {self.precision!r}.")
+        if int(self.max_epochs) < 0:
+            raise ValueError(f"max_epochs must be >= 0, got {self.max_epochs}.")
+        if self.lr <= 0 or (self.lr_decoder is not None and self.lr_decoder <= 0):
+            raise ValueError("learning rates must be positive.")
+        if self.lr_decoder is None:
+            self.lr_decoder = LR_DECODER_RATIO * self.lr
+
+
+LR_DECODER_RATIO = 10
+"""``lr_decoder`` when not given: this many times ``lr`` (the reference code's ratio)."""
+
+QUERY_MAX_EPOCHS = 800
+"""Default epochs of query mapping (one step on the new dataset alone per epoch, so 800 cost about as much as a
+few full-model epochs; on the simulator benchmark 800 reached 88 % of the retraining score, 300 reached 78 %)."""
+
+TRAIN_DEFAULTS = TrainConfig()
+"""The default training options, for the signatures of the public training functions."""
+
+PARTNER_STREAM = 1
+"""Seed-stream id of the trainer's numpy generator (pass plans, partners, contrastive samples):
+``default_rng([random_state, PARTNER_STREAM])``."""
+
+RANK_SEED_STRIDE = 1_000_003
+"""The edge-sampling generator of rank *r* is seeded ``random_state + RANK_SEED_STRIDE * r`` (a prime, so ranks
+and seeds do not collide for any practical seed)."""
 
 
 SPARSE_EDGE_COST = 192
@@ -95,31 +140,40 @@ class Trainer:
         config: TrainConfig,
         device: torch.device,
         *,
-        trainable: list[int] | None = None,
+        query: tuple[int, FixedTargets] | None = None,
         dist_ctx: DistContext | None = None,
     ) -> None:
         self.module, self.graphs, self.index, self.cfg, self.device = module, graphs, gene_index, config, device
         self.dist = dist_ctx
+        self.targets: FixedTargets | None = None
+        if query is not None and dist_ctx is not None:
+            raise ValueError("query mapping runs in one process.")
         if dist_ctx is not None:
             self.ids = dist_ctx.owned()
             self.n_total = len(dist_ctx.owners)
+        elif query is not None:
+            # query mapping: only dataset `t` trains (its input layer and decoder), against fixed targets
+            t, self.targets = query
+            self.ids, self.n_total = [t], 1
         else:
-            self.ids = list(range(len(graphs))) if trainable is None else list(trainable)
+            self.ids = list(range(len(graphs)))
             self.n_total = len(self.ids)
         pin = device.type == "cuda"
         self.x = {t: self._to_device(graphs[t].x, pin) for t in self.ids}
         self.ei = {t: self._to_device(graphs[t].edge_index, pin) for t in self.ids}
         # undirected edges per graph, counted once on the host: no device sync in the loop
         self.n_undirected = {t: int((graphs[t].edge_index[0] < graphs[t].edge_index[1]).sum()) for t in self.ids}
-        self.rng = np.random.default_rng([config.random_state, 1])
+        self.rng = np.random.default_rng([config.random_state, PARTNER_STREAM])
         self.gen = torch.Generator(device=device)
         rank = 0 if dist_ctx is None else dist_ctx.rank
-        self.gen.manual_seed(config.random_state + 1_000_003 * rank)
+        self.gen.manual_seed(config.random_state + RANK_SEED_STRIDE * rank)
+        if self.targets is None:
+            groups = [module.encoder_parameters(), module.decoder_parameters()]
+        else:
+            t = self.ids[0]
+            groups = [list(module.input_layers[f"d{t}"].parameters()), list(module.decoders[f"d{t}"].parameters())]
         self.optimizer = torch.optim.Adam(  # foreach: one fused update over all parameters
-            [
-                {"params": module.encoder_parameters(), "lr": config.lr},
-                {"params": module.decoder_parameters(), "lr": config.lr_decoder},
-            ],
+            [{"params": groups[0], "lr": config.lr}, {"params": groups[1], "lr": config.lr_decoder}],
             foreach=True,
         )
         self.ddp: torch.nn.parallel.DistributedDataParallel | None = None
@@ -300,9 +354,22 @@ class Trainer:
             return self.module.encode(nb)
         return self.ddp(self.module.encode_input(nb), nb)
 
+    def _train_modes(self) -> None:
+        """Training mode for what trains: everything, or (query mapping) the new dataset's input layer only."""
+        if self.targets is None:
+            self.module.train()
+            return
+        self.module.eval()
+        self.module.input_layers[f"d{self.ids[0]}"].train()
+
     def train_epoch(self) -> dict[str, float]:
-        """One epoch: every dataset with a random partner, one optimiser step; returns the loss terms."""
-        self.module.train()
+        """One epoch: every dataset with a random partner, one optimiser step; returns the loss terms.
+
+        In query mapping the one new dataset is scored against its fixed targets instead of partners (no
+        contrastive term), so the loss is its reconstruction plus ``lambda_similarity`` × the mean similarity
+        loss over the trained datasets.
+        """
+        self._train_modes()
         self.optimizer.zero_grad(set_to_none=True)
         sums = torch.zeros(3, device=self.device)
         plan = self._global_plan()
@@ -311,6 +378,15 @@ class Trainer:
             mine = chunks[rank]
             sync = self.ddp.no_sync() if self.ddp is not None and i < len(plan) - 1 else contextlib.nullcontext()
             with sync, self._autocast():
+                if self.targets is not None:
+                    nb = self._batch(mine)
+                    z = self.module.encode(nb)
+                    rec = self.reconstruction(z, nb)
+                    terms = torch.stack([rec.sum(), self.targets.similarity(z), z.new_zeros(())]).float()
+                    loss = terms[0] + self.cfg.lambda_similarity * terms[1] + self.cfg.lambda_contrast * terms[2]
+                    loss.backward()
+                    sums += terms.detach()
+                    continue
                 if self.dist is None:
                     nb = self._batch(mine)
                     z = z_all = self.module.encode(nb)
@@ -348,6 +424,64 @@ class Trainer:
             self.history[k].append(v)
         self.epoch += 1
         return out
+
+    def fit(
+        self,
+        *,
+        checkpoint_dir: str | os.PathLike | None = None,
+        fingerprint: str = "",
+        deterministic: bool | None = None,
+        show_progress_bar: bool = False,
+        desc: str = "MuSe-GNN epochs",
+    ) -> bool:
+        """One training run: resume from ``checkpoint_dir`` when it holds a checkpoint, train until
+        ``max_epochs`` or early stopping (checkpoints every ``checkpoint_every`` epochs and at the end), with
+        :func:`torch.use_deterministic_algorithms` set to ``deterministic`` (unchanged for ``None``) for the
+        run. Returns whether training stopped early."""
+        from .._progress import progress_bar as tqdm
+
+        if checkpoint_dir is not None:
+            self._resume(Path(checkpoint_dir) / CHECKPOINT_NAME, fingerprint)
+        start = self.epoch
+        was_det = torch.are_deterministic_algorithms_enabled()
+        was_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+        if deterministic is not None:
+            torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+        bar = tqdm(total=self.cfg.max_epochs, initial=min(start, self.cfg.max_epochs), desc=desc,
+                   disable=not show_progress_bar)
+        stopped = False
+        try:
+            while self.epoch < self.cfg.max_epochs:
+                out = self.train_epoch()
+                bar.update(1)
+                if show_progress_bar:
+                    bar.set_postfix(loss=f"{out['loss']:.4f}", refresh=False)
+                if checkpoint_dir is not None and self.epoch % self.cfg.checkpoint_every == 0:
+                    self.save_checkpoint(checkpoint_dir, fingerprint)
+                if self.should_stop(out["loss"]):
+                    logger.info("early stopping at epoch %d", self.epoch)
+                    stopped = True
+                    break
+        finally:
+            bar.close()
+            torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
+        if checkpoint_dir is not None and self.epoch > start:
+            self.save_checkpoint(checkpoint_dir, fingerprint)
+        return stopped
+
+    def _resume(self, ckpt: Path, fingerprint: str) -> None:
+        """Load the training state of ``ckpt`` when the file exists."""
+        if not ckpt.exists():
+            return
+        try:
+            state = torch.load(ckpt, map_location=self.device, weights_only=True)
+        except Exception as err:  # any unreadable file gets the same advice
+            raise ValueError(
+                f"{ckpt} cannot be read as a MuSe-GNN checkpoint ({type(err).__name__}: {err}); delete "
+                "it or use another `checkpoint_dir`."
+            ) from err
+        self.load_state(state, fingerprint)
+        logger.info("resuming from %s at epoch %d", ckpt, self.epoch)
 
     def should_stop(self, loss: float) -> bool:
         if not self.cfg.early_stopping:

@@ -8,11 +8,18 @@ from typing import Any, Literal
 
 from anndata import AnnData
 
+from .._utils import Devices
 from ..model import MuseGNN
+from ..model._docs import doc_params, train_param_docs
+from ..model._trainer import TRAIN_DEFAULTS
 
 __all__ = ["fit"]
 
 
+@doc_params(train_params=train_param_docs(
+    "max_epochs", "lr", "lr_decoder", "accelerator", "devices", "strategy", "precision", "early_stopping",
+    "checkpoint_dir", "show_progress_bar",
+))
 def fit(
     adatas: Sequence[AnnData] | Mapping[str, AnnData] | Any,
     *,
@@ -20,18 +27,18 @@ def fit(
     n_latent: int = 32,
     share: Literal["all", "group"] = "all",
     decoder: Literal["edges", "mlp"] = "edges",
-    max_epochs: int = 300,
-    lr: float = 1e-3,
+    max_epochs: int = TRAIN_DEFAULTS.max_epochs,
+    lr: float = TRAIN_DEFAULTS.lr,
     lr_decoder: float | None = None,
     accelerator: str = "auto",
-    devices: int | str | Sequence[int] = "auto",
+    devices: Devices = "auto",
     strategy: Literal["auto", "single", "ddp"] = "auto",
-    precision: Literal["32", "bf16-mixed"] = "32",
-    early_stopping: bool = False,
+    precision: Literal["32", "bf16-mixed"] = TRAIN_DEFAULTS.precision,  # type: ignore[assignment]
+    early_stopping: bool = TRAIN_DEFAULTS.early_stopping,
     checkpoint_dir: str | os.PathLike | None = None,
     allow_disjoint: bool = False,
     random_state: int = 0,
-    show_progress_bar: bool = True,
+    show_progress_bar: bool | None = None,
     key_added: str = "X_muse",
     inplace: bool = True,
     **train_kwargs: Any,
@@ -47,19 +54,17 @@ def fit(
         ``key_added`` of the graph construction.
     n_latent, share, decoder, allow_disjoint, random_state
         Model options, see :class:`muse_gnn.MuseGNN`.
-    early_stopping, checkpoint_dir, show_progress_bar
-        Training options, see :meth:`muse_gnn.MuseGNN.train`.
-    max_epochs, lr, lr_decoder, accelerator, devices, strategy, precision
-        Training options, see :meth:`muse_gnn.MuseGNN.train`. ``devices=N`` (or ``strategy="ddp"``) trains
-        in N processes with :class:`~torch.nn.parallel.DistributedDataParallel`; under ``torchrun`` every
-        process runs this call and trains its share of the datasets (see :doc:`/distributed`).
+    {train_params}
     key_added
         Where to write the embeddings: ``adata.varm[key_added]`` (genes × n_latent, NaN rows for genes
         outside the dataset's graph) and the parameters in ``adata.uns[key_added]``.
     inplace
-        Write to the AnnData objects; with ``False`` only the trained model is returned.
+        Write ``adata.varm[key_added]`` and ``adata.uns[key_added]`` of every dataset; with ``False`` nothing is
+        written to the AnnData objects and the same trained model is returned (write later with
+        :meth:`muse_gnn.MuseGNN.write_embeddings`).
     **train_kwargs
-        Further options of :meth:`muse_gnn.MuseGNN.train` (``lambda_contrast``, ``temperature``, ...).
+        Further options of :meth:`muse_gnn.MuseGNN.train` (``lambda_contrast``, ``temperature``, ...); the
+        defaults of all training options are those of :class:`~muse_gnn.model._trainer.TrainConfig`.
 
     Returns
     -------
