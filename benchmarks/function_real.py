@@ -312,7 +312,7 @@ def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tupl
         for n, d in desc.items():
             md.append(f"| {rule} | {n} | {d['cells']} | {d['method']} ({d['flavor']}) | {d['genes']} | {d['edges']} "
                       f"| {d['density']:.4f} |")
-    md += ["", f"Genes scored (in the graphs of ≥ 2 datasets): "
+    md += ["", "Genes scored (in the graphs of ≥ 2 datasets): "
            + ", ".join(f"{r}: {n}" for r, n in res["shared_genes"].items()) + ".", ""]
     summary: dict[str, Any] = {}
     for metric in ("go_auroc", "pair_auroc"):

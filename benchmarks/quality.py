@@ -331,7 +331,7 @@ def run_real(args: argparse.Namespace, meths: dict, info: dict, command: str, re
             js = joint[joint.obs["gene"].isin(shared).to_numpy()].copy()
             emb = mg.metrics.gene_embedding_table(js)
             if model is not None:
-                ge = model.gene_embedding()
+                ge = model.get_gene_embedding()
                 gv = pd.DataFrame(ge.obsm["X_muse"], index=ge.obs_names.astype(str)).loc[emb.index]
                 gvo = mg.metrics.geneset_auroc(gv, gmt, max_sets=args.max_sets, random_state=0)
                 gvp = mg.metrics.pair_auroc(gv, gmt, max_sets=args.max_sets, random_state=0)

@@ -271,7 +271,7 @@ def test_knn_edges_pick_the_strongest_positive_partners():
     adj = _knn_edges(rho, sig, 1)
     # 0 -> 1, 1 -> 0, 2 -> 1, 3 -> 2 (the negative -0.95 is never chosen), union made symmetric
     expect = {(0, 1), (1, 0), (2, 1), (1, 2), (3, 2), (2, 3)}
-    assert set(zip(*np.nonzero(adj))) == expect
+    assert set(zip(*np.nonzero(adj), strict=True)) == expect
     sig[3, :] = sig[:, 3] = False  # gene 3 has no significant partner: it stays isolated
     assert not _knn_edges(rho, sig, 1)[3].any()
 

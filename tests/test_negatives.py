@@ -33,13 +33,13 @@ def test_negatives_are_non_edges_within_their_graph():
     ok = valid.bool()
     edges = set(map(tuple, ei.T.tolist()))
     assert ok.float().mean() > 0.9  # density 0.5: almost all draws succeed within the redraws
-    assert not any((h, t) in edges for h, t in zip(head[ok].tolist(), tail[ok].tolist()))
+    assert not any((h, t) in edges for h, t in zip(head[ok].tolist(), tail[ok].tolist(), strict=True))
     assert not (head[ok] == tail[ok]).any()
     assert ((tail >= start) & (tail < start + size)).all()  # always inside the head's own graph
     # the membership test itself, against the edge set
     q_t = torch.as_tensor(rng.integers(0, 100, 2000))
     q_h = torch.as_tensor(rng.integers(0, 100, 2000))
-    expect = [(h, t) in edges for h, t in zip(q_h.tolist(), q_t.tolist())]
+    expect = [(h, t) in edges for h, t in zip(q_h.tolist(), q_t.tolist(), strict=True)]
     assert look.contains(q_h, q_t).tolist() == expect
 
 

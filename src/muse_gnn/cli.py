@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    from ._settings import settings
+
+    settings.verbosity = "info" if args.verbose else "warning"
     return int(args.func(args))
 
 

@@ -23,7 +23,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from muse_gnn._joint import gene_vectors, nonfinite_rows_ignored
+from muse_gnn._settings import resolve_n_jobs
 from muse_gnn._utils import logger
+from muse_gnn._warnings import MuseGNNWarning
 
 __all__ = ["GeneSetScores", "gene_embedding_table", "geneset_auroc", "pair_auroc"]
 
@@ -365,7 +367,8 @@ def geneset_auroc(
             logger.info("%s: set %s covers almost the whole background; skipped", func, table.at[k, "set"])
             continue
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced"))
-        auroc[k] = float(np.mean(cross_val_score(model, Xbg, y, cv=cv, scoring="roc_auc", n_jobs=n_jobs)))
+        auroc[k] = float(np.mean(cross_val_score(model, Xbg, y, cv=cv, scoring="roc_auc",
+                                                 n_jobs=resolve_n_jobs(n_jobs))))
     table["auroc"] = auroc
     if not table["tested"].any():
         raise ValueError(f"{func}: no gene set could be tested (every eligible set covers the background).")
@@ -449,7 +452,7 @@ def pair_auroc(
     if (norms == 0).any():
         warnings.warn(
             f"{func}: {int((norms == 0).sum())} genes have all-zero vectors; their cosine is 0.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     Z = Z / np.where(norms == 0, 1.0, norms)[:, None]

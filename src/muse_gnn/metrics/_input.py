@@ -13,6 +13,8 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 from .._joint import JointRows
+from ..pp._graph import binary_adjacency
+from .._warnings import MuseGNNWarning
 
 __all__ = [
     "Graph",
@@ -60,7 +62,7 @@ def normalize_graphs(graphs: Any, func: str, *, graph_key: str = "muse") -> dict
                 warnings.warn(
                     f"{func}: dataset {name!r} has {n_out} non-zero entries of `varp[{conn_key!r}]` outside "
                     f"the genes of `var[{sel_key!r}]`; they are ignored.",
-                    UserWarning,
+                    MuseGNNWarning,
                     stacklevel=3,
                 )
             genes = pd.Index(g.var_names[sel].astype(str))
@@ -81,9 +83,7 @@ def normalize_graphs(graphs: Any, func: str, *, graph_key: str = "muse") -> dict
         if not genes.is_unique:
             dup = genes[genes.duplicated()].unique()[:5].tolist()
             raise ValueError(f"{func}: graph {name!r} has duplicated gene names, e.g. {dup}.")
-        adj = (adj != 0).astype(np.int8).tocsr()
-        adj.setdiag(0)
-        adj.eliminate_zeros()
+        adj = binary_adjacency(adj, func=func, name=name)  # the edge rule of training: stored positive entries
         if (adj != adj.T).count_nonzero():
             raise ValueError(
                 f"{func}: graph {name!r} is not symmetric; pass an undirected adjacency "
@@ -121,7 +121,7 @@ def row_positions(
         warnings.warn(
             f"{func}: {n_unmatched} rows of the joint embedding have a gene that is not a node of their "
             "dataset's graph; they are left out of this metric.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
     return out
@@ -134,7 +134,7 @@ def unit_rows_checked(X: np.ndarray, func: str) -> np.ndarray:
     if zero.any():
         warnings.warn(
             f"{func}: {int(zero.sum())} rows are all-zero vectors; their cosine similarity to anything is 0.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
         norms = np.where(zero, 1.0, norms)
@@ -144,7 +144,7 @@ def unit_rows_checked(X: np.ndarray, func: str) -> np.ndarray:
 def warn_single_dataset(func: str, metric: str) -> float:
     warnings.warn(
         f"{func}: the joint embedding holds a single dataset; the cross-dataset metric {metric} is NaN.",
-        UserWarning,
+        MuseGNNWarning,
         stacklevel=3,
     )
     return float("nan")

@@ -164,18 +164,18 @@ def _cross_pairs(
     if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), False
     if total <= max_pairs:
-        I, J = [], []
+        rows_i, rows_j = [], []
         for a, b in pair_ab:
             ii, jj = np.meshgrid(members[a], members[b], indexing="ij")
-            I.append(ii.ravel())
-            J.append(jj.ravel())
-        return np.concatenate(I), np.concatenate(J), False
+            rows_i.append(ii.ravel())
+            rows_j.append(jj.ravel())
+        return np.concatenate(rows_i), np.concatenate(rows_j), False
     # Uniform sample (with replacement) over all cross-dataset pairs: pick the dataset pair with
     # probability ∝ n_a·n_b, then one row of each uniformly.
     n_per = rng.multinomial(max_pairs, sizes / total)
-    I, J = [], []
+    rows_i, rows_j = [], []
     for (a, b), k in zip(pair_ab, n_per, strict=True):
         if k:
-            I.append(rng.choice(members[a], size=k))
-            J.append(rng.choice(members[b], size=k))
-    return np.concatenate(I), np.concatenate(J), True
+            rows_i.append(rng.choice(members[a], size=k))
+            rows_j.append(rng.choice(members[b], size=k))
+    return np.concatenate(rows_i), np.concatenate(rows_j), True

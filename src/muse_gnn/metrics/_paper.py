@@ -24,6 +24,7 @@ from .._compat import renamed_parameter
 from .._docs import doc_metric, doc_params
 from .._joint import JointRows, joint_rows
 from .._utils import logger
+from .._warnings import MuseGNNWarning
 from ._clustering import clusters, graph_and_clusters
 from ._input import (
     Graph,
@@ -147,7 +148,7 @@ def _auc_graph_arrays(
             warnings.warn(
                 f"{func}: dataset {d!r}: AUC undefined ({n_pos} edges, {n_neg} non-edges among its "
                 f"{rows.size} genes); it is NaN and left out of the mean.",
-                UserWarning,
+                MuseGNNWarning,
                 stacklevel=3,
             )
         else:
@@ -238,7 +239,7 @@ def _finish_asw(data: JointRows, labels: np.ndarray, func: str, return_all: bool
         warnings.warn(
             f"{func}: no cluster holds rows of at least two datasets (and fewer datasets than rows); "
             "ASW is NaN.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=3,
         )
         value = float("nan")
@@ -494,14 +495,14 @@ def paper_metrics(
         warnings.warn(
             f"{func}: the joint embedding holds a single dataset; the cross-dataset metrics ASW, iLISI, "
             "common_gene_ratio and neighbor_overlap are NaN.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     res: dict[str, float] = {}
     res["ASW"] = _finish_asw(data, labels, func, False) if multi else nan
     if g is None:
         warnings.warn(
-            f"{func}: no `graphs` given; AUC and neighbor_overlap are NaN.", UserWarning, stacklevel=2
+            f"{func}: no `graphs` given; AUC and neighbor_overlap are NaN.", MuseGNNWarning, stacklevel=2
         )
         res["AUC"] = float("nan")
     else:

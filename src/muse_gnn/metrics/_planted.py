@@ -23,6 +23,7 @@ from muse_gnn._utils import logger
 from .._compat import renamed_parameter
 from .._docs import doc_metric, doc_params
 from .._joint import joint_rows
+from muse_gnn._warnings import MuseGNNWarning
 from ._clustering import clusters
 from ._input import unit_rows_checked, warn_single_dataset
 
@@ -210,7 +211,7 @@ def same_gene_nn_rate(
     shared = np.isin(data.gene, n_ds.index[n_ds.to_numpy() >= 2].to_numpy())
     if not shared.any():
         warnings.warn(
-            f"{func}: no gene is present in two datasets; the rate is NaN.", UserWarning, stacklevel=2
+            f"{func}: no gene is present in two datasets; the rate is NaN.", MuseGNNWarning, stacklevel=2
         )
         return float("nan")
     Z = unit_rows_checked(data.X, func)
@@ -308,7 +309,7 @@ def context_separation(
         vals = s[sel.reindex(s.index).to_numpy()] if len(s) else s
         if len(vals) == 0:
             warnings.warn(f"{func}: no {name.replace('_', '-')} gene has rows in two tissues; it is NaN.",
-                          UserWarning, stacklevel=2)
+                          MuseGNNWarning, stacklevel=2)
             out[name] = float("nan")
         else:
             out[name] = float(vals.mean())

@@ -23,6 +23,7 @@ from anndata import AnnData
 from .._joint import build_joint
 from .._settings import show_progress
 from .._utils import Devices, as_dataset_dict, resolve_device
+from .._warnings import MuseGNNWarning
 from ._data import GraphData, genes_to_var, prepare_graph
 from ._distributed import DistContext, init_from_env, launch_kind, local_device, n_processes, shard_datasets
 from ._docs import doc_params, train_param_docs
@@ -198,7 +199,7 @@ class MuseGNN:
             )
             if not self.init_params["allow_disjoint"]:
                 raise ValueError(msg + ", or pass allow_disjoint=True.")
-            warnings.warn(msg + "; their similarity terms are off (allow_disjoint=True).", UserWarning, stacklevel=3)
+            warnings.warn(msg + "; their similarity terms are off (allow_disjoint=True).", MuseGNNWarning, stacklevel=3)
 
     @property
     def dataset_names(self) -> list[str]:

@@ -195,7 +195,7 @@ def attach(model: MuseGNN, adatas: Any) -> None:
         g = prepare_graph(ad, name, graph_key=model.init_params["graph_key"])
         saved = model.graphs[t]
         if not g.genes.equals(saved.genes):
-            diff = [(i, a, b) for i, (a, b) in enumerate(zip(saved.genes, g.genes)) if a != b][:5]
+            diff = [(i, a, b) for i, (a, b) in enumerate(zip(saved.genes, g.genes, strict=False)) if a != b][:5]
             raise ValueError(
                 f"dataset {name!r}: its graph genes differ from the saved model's ({len(g.genes)} vs "
                 f"{len(saved.genes)} genes; first differences (position, saved, given): {diff}). Pass the "

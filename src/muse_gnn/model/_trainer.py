@@ -448,7 +448,7 @@ class Trainer:
         if deterministic is not None:
             torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
         bar = tqdm(total=self.cfg.max_epochs, initial=min(start, self.cfg.max_epochs), desc=desc,
-                   disable=not show_progress_bar)
+                   show_progress_bar=show_progress_bar)
         stopped = False
         try:
             while self.epoch < self.cfg.max_epochs:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from .._docs import doc_params, doc_plot_output
 from .._joint import check_joint, check_rep
+from .._warnings import MuseGNNWarning
 from ._common import finish
 
 __all__ = ["embedding"]
@@ -203,7 +204,8 @@ def embedding(
         label_genes = [g for g in wanted if g in present]
         missing = [g for g in wanted if g not in present]
         if missing:
-            warnings.warn(f"{func}: genes not in `joint` were not labelled: {missing[:10]}", stacklevel=2)
+            warnings.warn(f"{func}: genes not in `joint` were not labelled: {missing[:10]}", MuseGNNWarning,
+                          stacklevel=2)
 
     import scanpy as sc
 

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from .._docs import doc_params, doc_plot_output
 from .._joint import check_joint, check_rep
+from .._warnings import MuseGNNWarning
 from ._common import finish, new_axes
 
 __all__ = ["similarity"]
@@ -52,7 +53,8 @@ def _select_rows(
         rows.extend(sorted(idx, key=lambda i: rank[ds_col[i]]))
     if missing:
         warnings.warn(
-            f"{func}: genes with no row in the chosen datasets were skipped: {missing[:10]}", stacklevel=3
+            f"{func}: genes with no row in the chosen datasets were skipped: {missing[:10]}", MuseGNNWarning,
+            stacklevel=3
         )
     return np.asarray(rows, dtype=int)
 

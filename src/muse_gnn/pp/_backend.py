@@ -109,27 +109,10 @@ def resolve_backend(device: Any, backend: str, dtype: Any, func: str) -> ArrayBa
         raise ValueError(f"{func}: `dtype` must be float64 or float32, got {dtype!r}.")
     if backend not in ("auto", "numpy", "torch"):
         raise ValueError(f"{func}: `backend` must be 'auto', 'numpy' or 'torch', got {backend!r}.")
-    dev_str = "auto" if device is None else str(device)
-    is_cuda_req = dev_str.startswith("cuda") or dev_str == "gpu"
-    if dev_str not in ("auto", "cpu") and not is_cuda_req:
-        raise ValueError(f"{func}: `device` must be 'auto', 'cpu' or 'cuda[:i]', got {device!r}.")
-    torch_dev = None
-    if dev_str == "auto" or is_cuda_req:
-        try:
-            import torch
+    from .._utils import resolve_device  # the package's one device resolver
 
-            cuda = torch.cuda.is_available()
-        except ImportError:  # pragma: no cover - torch is a dependency
-            cuda = False
-        if is_cuda_req and not cuda:
-            raise RuntimeError(
-                f"{func}: device={device!r} was requested but no CUDA GPU is available; "
-                "use device='cpu' or 'auto'."
-            )
-        if cuda:
-            import torch
-
-            torch_dev = torch.device("cuda" if dev_str in ("auto", "gpu") else dev_str)
+    resolved = resolve_device(device, argname="device", func=func)
+    torch_dev = resolved if resolved.type == "cuda" else None
     if torch_dev is not None:  # a GPU: torch does the work
         if backend == "numpy":
             raise ValueError(f"{func}: backend='numpy' runs on the CPU only; pass device='cpu'.")

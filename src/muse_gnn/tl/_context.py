@@ -13,6 +13,7 @@ from anndata import AnnData
 from scipy.stats import false_discovery_control
 
 from .._utils import logger
+from .._warnings import MuseGNNWarning
 from ._modules import _check_joint, _get_rep, _unit_rows
 
 __all__ = ["context_shift"]
@@ -137,7 +138,7 @@ def context_shift(
     if not finite.all():
         warnings.warn(
             f"{func}: {int((~finite).sum())} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
-            UserWarning,
+            MuseGNNWarning,
             stacklevel=2,
         )
     dataset = joint.obs["dataset"].astype(str).to_numpy(dtype=object)
