@@ -332,10 +332,11 @@ def _context_joint() -> AnnData:
 
 def test_context_shift_hand_made():
     joint = _context_joint()
-    res = context_shift(joint, between=("heart", "lung"))
+    res = context_shift(joint, between=("heart", "lung"), statistic="shift")
     assert res.index.tolist()[:2] == ["mover", "pair"]  # pair: orthogonal rows, shift 1
     assert "lonely" not in res.index
-    assert list(res.columns) == ["shift", "n_a", "n_b", "pvalue", "fdr", "n_null", "exact"]
+    assert list(res.columns) == ["shift", "within", "relative_shift", "n_a", "n_b", "pvalue", "fdr", "n_null",
+                                 "exact"]
     assert res["shift"].is_monotonic_decreasing
     assert res.loc["stayer", "shift"] == pytest.approx(0.0, abs=1e-12)
     assert res.loc["pair", "shift"] == pytest.approx(1.0)
@@ -352,9 +353,37 @@ def test_context_shift_hand_made():
     np.testing.assert_allclose(res["fdr"], _bh(res["pvalue"].to_numpy()), rtol=1e-12)
     assert res.attrs["between"] == ["heart", "lung"]
     # the direction of the comparison does not matter
-    rev = context_shift(joint, between=("lung", "heart"))
+    rev = context_shift(joint, between=("lung", "heart"), statistic="shift")
     pd.testing.assert_series_equal(rev["shift"], res["shift"])
     assert rev.loc["mover", ["n_a", "n_b"]].tolist() == [2, 2]
+
+
+def test_context_shift_relative_demotes_noisy_genes():
+    """The default statistic divides the move between contexts by the spread within them: a gene whose rows
+    wander in every dataset ranks below a gene that moves consistently, and a gene with one dataset per context
+    (no within-context spread) has no relative shift and ranks last."""
+    from muse_gnn.tl._context import WITHIN_FLOOR
+
+    joint = _context_joint()
+    res = context_shift(joint, between=("heart", "lung"))
+    assert res.attrs["statistic"] == "relative"
+    assert res.index[0] == "mover" and res.index[-1] == "pair" and np.isnan(res.loc["pair", "relative_shift"])
+    assert res.loc["mover", "relative_shift"] > 5 * res.loc["noisy", "relative_shift"]
+    # by hand for the noisy gene: pairs of datasets across and within contexts
+    Z = joint.obsm["X_muse"][joint.obs["gene"] == "noisy"]
+    Z = Z / np.linalg.norm(Z, axis=1, keepdims=True)
+    C = 1 - Z @ Z.T  # rows h1, h2, l1, l2
+    between = np.mean([C[0, 2], C[0, 3], C[1, 2], C[1, 3]])
+    within = np.mean([C[0, 1], C[2, 3]])
+    assert res.loc["noisy", "within"] == pytest.approx(within)
+    assert res.loc["noisy", "relative_shift"] == pytest.approx(between / (within + WITHIN_FLOOR))
+    # the exact test uses the relative statistic: the true split of the mover is the most extreme
+    assert res.loc["mover", "pvalue"] == pytest.approx(2 / 6)
+    with pytest.warns(FutureWarning, match="tissue_key"):
+        old = context_shift(joint, between=("heart", "lung"), key="tissue")
+    pd.testing.assert_frame_equal(old, res)
+    with pytest.raises(ValueError, match="statistic"):
+        context_shift(joint, statistic="centroid")
 
 
 def test_context_shift_monte_carlo_and_no_test():
@@ -380,7 +409,7 @@ def test_context_shift_bad_inputs():
     with pytest.raises(ValueError, match="two context"):
         context_shift(joint, between="heart")
     with pytest.raises(KeyError, match="condition"):
-        context_shift(joint, key="condition")
+        context_shift(joint, tissue_key="condition")
     with pytest.raises(KeyError, match="X_umap"):
         context_shift(joint, use_rep="X_umap")
     with pytest.raises(ValueError, match="n_permutations"):
@@ -402,9 +431,11 @@ def test_context_shift_ranks_planted_context_genes(trained):
     ctx = pd.concat([ad.var["context_gene"] for ad in adatas.values()]).groupby(level=0).any()
     y = ctx.loc[res.index].to_numpy()
     assert 5 <= y.sum() < y.size
-    auc = roc_auc_score(y, res["shift"])
-    assert auc > 0.65, auc
-    assert ((res["pvalue"] > 0) & (res["pvalue"] <= 1)).all()
+    assert roc_auc_score(y, res["shift"]) > 0.65
+    rel = res["relative_shift"].notna().to_numpy()  # genes with two datasets in a context
+    assert roc_auc_score(y[rel], res["relative_shift"][rel]) > 0.65
+    assert ((res["pvalue"][rel] > 0) & (res["pvalue"][rel] <= 1)).all()
+    assert res["pvalue"][~rel].isna().all()  # no relative shift, no test
 
 
 # --------------------------------------------------------------------------------------------------
