@@ -6,7 +6,17 @@ from ._context import context_shift
 from ._embed import embed
 from ._enrich import enrichment
 from ._fit import fit
+from ._module_scores import module_scores
 from ._modules import gene_modules, ortholog_coclustering
 from ._similar import similar_genes
 
-__all__ = ["context_shift", "embed", "enrichment", "fit", "gene_modules", "ortholog_coclustering", "similar_genes"]
+__all__ = [
+    "context_shift",
+    "embed",
+    "enrichment",
+    "fit",
+    "gene_modules",
+    "module_scores",
+    "ortholog_coclustering",
+    "similar_genes",
+]
