@@ -250,3 +250,18 @@ def test_reference_file_with_wrong_checksum_is_refused(datasetdir_prefilled, tmp
     (settings.datasetdir / "go_bp_terms.tsv").write_text("go_id\tterm\nGO:1\tx\n")
     with pytest.raises(ValueError, match="neither the reference build"):
         mg.datasets.go_bp_terms()
+
+
+def test_prefill_script_covers_every_loader():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "prefill_datasetdir", Path(__file__).parent / "scripts/prefill_datasetdir.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = set(_loaders.CACHE_FILES.values()) | set(_annotations._GO_FILES) | {_annotations._ORTHOLOGS_FILE}
+    assert set(module.FILES) == expected
+    assert set(_loaders.CACHE_FILES) | {"go_bp_human", "go_bp_terms", "orthologs_human_mouse"} <= set(
+        mg.datasets.__all__
+    )
