@@ -289,10 +289,11 @@ enr.loc[enr["fdr"] < 0.05].groupby("module", observed=True).head(2)[
 md(r"""
 The bubble plot shows the two most significant terms of each module (FDR < 0.05) against every module: bubble
 size is the overlap, colour −log10 FDR. Read together with the module × dataset table above, several modules have
-a clear identity: module 0 (ribosomal protein genes, rows of the immune, ST and glioma data) is enriched for
-cytoplasmic translation, module 1 (mostly the 10x immune data) for the response to virus (interferon-stimulated
-genes), modules 5 and 7 (mostly PBMC) for B- and T-cell activation, module 13 (mostly the oligodendroglioma) for
-carboxylic acid biosynthesis, and module 9, shared by four datasets, for mitochondrial translation.
+a clear identity: module 0 (ribosomal protein genes, rows of the immune, glioma and ST data) is enriched for
+cytoplasmic translation, module 2 (mostly the 10x immune data) for the response to virus (interferon-stimulated
+genes), modules 10 and 6 (mostly PBMC) for B- and T-cell activation, module 13 (PBMC and myoblast rows) for cell
+killing, module 14 (mostly the oligodendroglioma) for carboxylic acid biosynthesis, and module 11, shared by all
+five datasets, for mitochondrial translation.
 """)
 
 code(r'''
@@ -331,8 +332,8 @@ across.pivot(index=["query", "query_dataset"], columns="dataset", values="gene")
 ''')
 
 md(r"""
-*FCER1G* of the glioma and of PBMC each have *FCER1G* of the immune data as their nearest row there, and *HMGB2*
-of myoblasts and PBMC find each other. The
+*FCER1G* of PBMC and of the immune data find each other, and *HMGB2* of myoblasts and PBMC find each other (the
+immune data's *HMGB2* also has PBMC's as its nearest row there). The
 rows of the ST dataset never find their counterpart: a 100 µm spot of a tumour section averages many cells of
 several types, so these genes have other co-expression partners there, and the similarity loss, weighted by how
 much the neighbourhoods agree, does not pull them together.
