@@ -18,6 +18,35 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def _datasetdir_prefilled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (SHARED / "data").is_dir():
+        pytest.skip("../shared/data is not present")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prefill_datasetdir", Path(__file__).parent / "scripts/prefill_datasetdir.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.prefill(SHARED / "data", tmp_path_factory.mktemp("datasetdir"))
+
+
+@pytest.fixture()
+def datasetdir_prefilled(_datasetdir_prefilled: Path):
+    """``mg.settings.datasetdir`` set, for one test, to a cache pre-filled (symlinks) from ../shared/data.
+
+    The :mod:`muse_gnn.datasets` loaders then find their files without downloading; skips when ../shared/data
+    is absent.
+    """
+    from muse_gnn._settings import settings
+
+    old = settings.datasetdir
+    settings.datasetdir = _datasetdir_prefilled
+    try:
+        yield _datasetdir_prefilled
+    finally:
+        settings.datasetdir = old
+
+
+@pytest.fixture(scope="session")
 def _small_collection():
     import muse_gnn as mg
 

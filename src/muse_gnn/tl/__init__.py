@@ -7,6 +7,7 @@ from ._embed import embed
 from ._enrich import enrichment
 from ._fit import fit
 from ._joint import joint_embedding
+from ._module_scores import module_scores
 from ._modules import gene_modules, ortholog_coclustering
 from ._similar import similar_genes
 
@@ -17,6 +18,7 @@ __all__ = [
     "fit",
     "gene_modules",
     "joint_embedding",
+    "module_scores",
     "ortholog_coclustering",
     "similar_genes",
 ]
