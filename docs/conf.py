@@ -146,7 +146,7 @@ html_theme_options = {
 pygments_style = "default"
 
 # -- dynamic content ---------------------------------------------------------------------------------------
-SUBPACKAGES = ("pp", "tl", "pl", "metrics", "datasets", "io")
+SUBPACKAGES = ("pp", "tl", "pl", "metrics", "datasets", "io", "model")
 TOP_LEVEL = ("MuseGNN", "settings", "MuseGNNWarning", "ConvergenceWarning")
 _TUTORIALS_MARKER = "<!-- tutorials-toctree -->"
 _BENCHMARKS_MARKER = "<!-- benchmark-results -->"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, io, metrics, pl, pp, tl
+from . import datasets, io, metrics, model, pl, pp, tl
 from ._settings import settings
 from ._warnings import ConvergenceWarning, MuseGNNWarning
 from .model import MuseGNN
@@ -22,6 +22,7 @@ __all__ = [
     "datasets",
     "io",
     "metrics",
+    "model",
     "pl",
     "pp",
     "settings",
