@@ -33,7 +33,7 @@ def main(data: Path, shipped: dict[str, list[str]] | None = None) -> pd.DataFram
         var = ad.read_h5ad(data / "expression" / file, backed="r").var
         original = var["gene_name_original"].astype(str)
         renamed = original.index != original.to_numpy()
-        rows += [(key, o, s) for o, s in zip(original[renamed], original.index[renamed])]
+        rows += [(key, o, s) for o, s in zip(original[renamed], original.index[renamed], strict=True)]
         if shipped is not None and key in shipped:
             kept = set(original)
             rows += [(key, o, "") for o in shipped[key] if o not in kept]

@@ -103,7 +103,7 @@ def _harmonise(adata: AnnData, key: str) -> AnnData:
     """Shipped gene names to HGNC symbols with the dataset's rename table; listed duplicates are dropped."""
     table = _renames()
     table = table[table["dataset"] == key]
-    mapping = dict(zip(table["original"], table["symbol"]))
+    mapping = dict(zip(table["original"], table["symbol"], strict=True))
     original = adata.var_names.astype(str)
     missing = set(mapping) - set(original)
     if missing:
