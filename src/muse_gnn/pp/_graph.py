@@ -28,16 +28,16 @@ def _is_spatial(adata: AnnData, spatial_key: str) -> bool:
     return spatial_key in adata.obsm or tech in {"spatial", "visium", "st", "slide-seq"}
 
 
-def _pearson_pvalues(features: np.ndarray) -> np.ndarray:
-    """Two-sided p-values of Pearson correlations between the rows of ``features`` (t-test, n − 2 df)."""
+def _pearson(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations between the rows of ``features`` (NaN as 0) and their two-sided p-values (t-test,
+    n − 2 df)."""
     n = features.shape[1]
-    corr = np.corrcoef(features.astype(np.float64))
-    corr = np.nan_to_num(corr, nan=0.0)
+    corr = np.nan_to_num(np.corrcoef(features.astype(np.float64)), nan=0.0)
     r = np.clip(corr, -1 + 1e-12, 1 - 1e-12)
     t = r * np.sqrt((n - 2) / (1 - r * r))
     p = 2 * stats.t.sf(np.abs(t), df=n - 2)
     np.fill_diagonal(p, 1.0)
-    return p
+    return corr, p
 
 
 def _edges_from_pvalues(p: np.ndarray, pvalue: float, fdr: float | None) -> np.ndarray:
@@ -189,8 +189,7 @@ def _compute_graph(
             ) from err
     else:
         feats = pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals)
-        p = _pearson_pvalues(feats)
-        rho = np.nan_to_num(np.corrcoef(feats.astype(np.float64)), nan=0.0)
+        rho, p = _pearson(feats)
     adj_sub = _edges_from_pvalues(p, pvalue, fdr)
     if edge_rule == "knn":
         adj_sub = _knn_edges(rho, adj_sub, n_neighbors)

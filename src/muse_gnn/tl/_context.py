@@ -61,13 +61,15 @@ def _pair_means(C: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return out[0], out[1]
 
 
-def _scores(Zg: np.ndarray, masks: np.ndarray, statistic: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(shift, within, statistic)`` of every gene (``Zg``: genes × k × d unit rows) for every split."""
-    shift = _shift(Zg, masks)
-    C = np.einsum("gid,gjd->gij", Zg, Zg)
-    between, within = _pair_means(C, masks)
-    stat = shift if statistic == "shift" else between / (within + WITHIN_FLOOR)
-    return shift, within, stat
+def _relative(Zg: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(relative_shift, within)`` of every gene (``Zg``: genes × k × d unit rows) for every split."""
+    between, within = _pair_means(np.einsum("gid,gjd->gij", Zg, Zg), masks)
+    return between / (within + WITHIN_FLOOR), within
+
+
+def _statistic(Zg: np.ndarray, masks: np.ndarray, statistic: str) -> np.ndarray:
+    """The ranking statistic of every gene for every split (only the one asked for is computed)."""
+    return _shift(Zg, masks) if statistic == "shift" else _relative(Zg, masks)[0]
 
 
 @renamed_parameter("key", "tissue_key")
@@ -226,7 +228,8 @@ def context_shift(
         Zg = Z[pos[np.ix_(ids, cols)]]  # genes × k × d
         is_a = ds_is_a[cols]
         k, ka = cols.size, int(is_a.sum())
-        obs_shift, obs_within, obs_rel = (v[:, 0] for v in _scores(Zg, is_a[None, :], "relative"))
+        obs_shift = _shift(Zg, is_a[None, :])[:, 0]
+        obs_rel, obs_within = (v[:, 0] for v in _relative(Zg, is_a[None, :]))
         obs = obs_shift if statistic == "shift" else obs_rel
         n_splits = comb(k, ka)
         if n_permutations == 0:
@@ -235,12 +238,12 @@ def context_shift(
             masks = np.zeros((n_splits, k), dtype=bool)
             for i, chosen in enumerate(itertools.combinations(range(k), ka)):
                 masks[i, list(chosen)] = True
-            null = _scores(Zg, masks, statistic)[2]
+            null = _statistic(Zg, masks, statistic)
             p = (null >= obs[:, None] - _TOL).mean(axis=1)
             used, is_exact = n_splits, True
         else:
             masks = rng.permuted(np.tile(is_a, (n_permutations, 1)), axis=1)
-            null = _scores(Zg, masks, statistic)[2]
+            null = _statistic(Zg, masks, statistic)
             p = (1.0 + (null >= obs[:, None] - _TOL).sum(axis=1)) / (1.0 + n_permutations)
             used, is_exact = n_permutations, False
         if np.isnan(obs).all():
