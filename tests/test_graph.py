@@ -82,10 +82,34 @@ def test_spatial_flavor_uses_sparkx():
     a = next(iter(adatas.values()))
     mg.pp.coexpression_graph(a, n_top_genes=50, method="pearson")
     assert a.uns["muse"]["params"]["flavor"] == "spatial"
-    assert {"sparkx_pval", "sparkx_padj"} <= set(a.var.columns)
+    assert {"muse_sparkx_pval", "muse_sparkx_padj"} <= set(a.var.columns)
     sel = a.var["muse_selected"].to_numpy()
     # the selected genes are those with the smallest SPARK-X p-values
-    assert a.var.loc[sel, "sparkx_padj"].max() <= a.var.loc[~sel, "sparkx_padj"].min()
+    assert a.var.loc[sel, "muse_sparkx_padj"].max() <= a.var.loc[~sel, "muse_sparkx_padj"].min()
+
+
+def test_selection_columns_carry_key_added():
+    """``key_added`` prefixes every column a graph writes: a graph's SPARK-X p-values and those of
+    ``mg.pp.sparkx`` on the same data no longer overwrite each other, nor do two graphs' residual variances."""
+    adatas = mg.datasets.simulate(n_datasets=2, technologies=("spatial",), n_genes=200, n_cells=(300, 300),
+                                  n_modules=5, random_state=2)
+    a = next(iter(adatas.values()))
+    mg.pp.sparkx(a)
+    before = a.var["sparkx_pval"].copy()
+    mg.pp.coexpression_graph(a, n_top_genes=50, method="pearson", key_added="g50")
+    pd.testing.assert_series_equal(a.var["sparkx_pval"], before)
+    assert {"g50_sparkx_pval", "g50_sparkx_padj", "g50_selected"} <= set(a.var.columns)
+    # the graph tests the graph's candidates only (all-zero genes are NaN), sparkx every gene
+    ok = a.var["g50_sparkx_pval"].notna()
+    assert ok.sum() > 50
+
+    b = mg.datasets.simulate(n_datasets=1, n_genes=200, n_cells=(300, 300), random_state=3)
+    b = next(iter(b.values()))
+    mg.pp.coexpression_graph(b, n_top_genes=40, method="pearson", key_added="small")
+    mg.pp.coexpression_graph(b, n_top_genes=80, method="pearson", key_added="big")
+    assert {"small_residual_variance", "big_residual_variance"} <= set(b.var.columns)
+    assert "residual_variance" not in b.var.columns and "sparkx_pval" not in b.var.columns
+    assert b.var["small_selected"].sum() == 40 and b.var["big_selected"].sum() == 80
 
 
 def test_spatial_without_coordinates_errors(one):

@@ -176,12 +176,14 @@ graphs[["flavor", "method", "allow_noncounts", "n_genes", "n_edges", "density", 
 ''')
 
 md(r"""
-The spatial dataset stores the SPARK-X statistics of every gene; the selected genes are the most significant:
+The spatial dataset's graph stores the SPARK-X statistics of every gene (`var["muse_sparkx_pval"]`, prefixed by
+the graph's `key_added`); the selected genes are the most significant:
 """)
 
 code(r'''
 scc = adatas["scc_st"]
-scc.var.loc[scc.var["muse_selected"], ["sparkx_pval", "sparkx_padj"]].sort_values("sparkx_pval").head()
+stats = ["muse_sparkx_pval", "muse_sparkx_padj"]
+scc.var.loc[scc.var["muse_selected"], stats].sort_values("muse_sparkx_pval").head()
 ''')
 
 md(r"""

@@ -116,23 +116,27 @@ pd.DataFrame({name: a.uns["muse"]["params"] for name, a in adatas.items()}).T[
 
 md(r"""
 SPARK-X p-values (Cauchy combination over 11 spatial kernels) and Benjamini–Yekutieli adjusted p-values are
-stored for every gene in `var["sparkx_pval"]` and `var["sparkx_padj"]`; the graph uses the genes with the smallest
+stored for every gene in `var["muse_sparkx_pval"]` and `var["muse_sparkx_padj"]` (prefixed by the graph's
+`key_added`, so they never overwrite those of `mg.pp.sparkx`); the graph uses the genes with the smallest
 p-values. Next to them, the simulator's truth:
 """)
 
 code(r'''
 spatial = adatas["spatial_lung_6"]
-spatial.var.sort_values("sparkx_pval")[["sparkx_pval", "sparkx_padj", "spatial_gene", "muse_selected"]].head(8)
+cols = ["muse_sparkx_pval", "muse_sparkx_padj", "spatial_gene", "muse_selected"]
+spatial.var.sort_values("muse_sparkx_pval")[cols].head(8)
 ''')
 
 code(r'''
 rows = {}
 for name, a in adatas.items():
-    if "sparkx_padj" in a.var:
+    if "muse_sparkx_padj" in a.var:
         v = a.var
         rows[name] = {
-            "genes with padj < 0.05": int((v["sparkx_padj"] < 0.05).sum()),
-            "AUROC of p-value for spatial genes": roc_auc_score(v["spatial_gene"], -v["sparkx_pval"].fillna(1)),
+            "genes with padj < 0.05": int((v["muse_sparkx_padj"] < 0.05).sum()),
+            "AUROC of p-value for spatial genes": roc_auc_score(
+                v["spatial_gene"], -v["muse_sparkx_pval"].fillna(1)
+            ),
             "spatial genes among all": v["spatial_gene"].mean(),
             "spatial genes among selected": v.loc[v["muse_selected"], "spatial_gene"].mean(),
         }
@@ -145,11 +149,11 @@ The most significant genes of a spatial dataset, next to one that SPARK-X finds 
 """)
 
 code(r'''
-ranked = spatial.var.sort_values("sparkx_pval")
+ranked = spatial.var.sort_values("muse_sparkx_pval")
 show = list(ranked.index[:3]) + [ranked.index[-1]]
 sc.pl.embedding(
     spatial, basis="spatial", color=show, size=60, cmap="viridis", ncols=4,
-    title=[f"{g}\npadj = {spatial.var.loc[g, 'sparkx_padj']:.1e}" for g in show],
+    title=[f"{g}\npadj = {spatial.var.loc[g, 'muse_sparkx_padj']:.1e}" for g in show],
 )
 ''')
 

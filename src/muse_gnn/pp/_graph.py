@@ -73,6 +73,109 @@ def _knn_edges(rho: np.ndarray, significant: np.ndarray, n_neighbors: int) -> np
     return adj | adj.T
 
 
+def _check_graph_options(
+    *, flavor: str, method: str, edge_rule: str, n_neighbors: int, pvalue: float, fdr: float | None,
+    n_comps: int | None, n_top_genes: int, func: str,
+) -> None:
+    """Raise a clear error for an option :func:`coexpression_graph` does not accept."""
+    if flavor not in {"auto", "pearson_residuals", "spatial"}:
+        raise ValueError(f"{func}: flavor must be 'auto', 'pearson_residuals' or 'spatial', got {flavor!r}.")
+    if method not in {"cscore", "pearson"}:
+        raise ValueError(f"{func}: method must be 'cscore' or 'pearson', got {method!r}.")
+    if edge_rule not in {"knn", "reference"}:
+        raise ValueError(f"{func}: edge_rule must be 'knn' or 'reference', got {edge_rule!r}.")
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer) or n_neighbors < 1:
+        raise ValueError(f"{func}: n_neighbors must be a positive integer, got {n_neighbors!r}.")
+    if not 0 < pvalue < 1:
+        raise ValueError(f"{func}: pvalue must be in (0, 1), got {pvalue}.")
+    if fdr is not None and not 0 < fdr < 1:
+        raise ValueError(f"{func}: fdr must be in (0, 1) or None, got {fdr}.")
+    if n_comps is not None and (isinstance(n_comps, bool) or not isinstance(n_comps, int | np.integer) or n_comps < 1):
+        raise ValueError(f"{func}: n_comps must be a positive integer or None, got {n_comps!r}.")
+    if int(n_top_genes) < 2:
+        raise ValueError(f"{func}: n_top_genes must be at least 2, got {n_top_genes}.")
+
+
+def _candidate_genes(X: Any, n_top_genes: int, func: str) -> tuple[np.ndarray, int, np.ndarray]:
+    """Genes with non-zero counts, the number of graph genes to select among them, and the cells' totals."""
+    gene_totals = np.asarray(X.sum(axis=0)).ravel()
+    nonzero = gene_totals > 0
+    n_zero = int((~nonzero).sum())
+    if n_zero:
+        warnings.warn(
+            f"{func}: {n_zero} all-zero genes are excluded from the graph.", MuseGNNWarning, stacklevel=4
+        )
+    n_candidates = int(nonzero.sum())
+    if n_candidates < 2:
+        raise ValueError(f"{func}: fewer than two genes have non-zero counts; nothing to build a graph on.")
+    n_top = int(n_top_genes)
+    if n_candidates < n_top:
+        warnings.warn(
+            f"{func}: only {n_candidates} non-zero genes, fewer than n_top_genes={n_top}; all are used.",
+            MuseGNNWarning,
+            stacklevel=4,
+        )
+        n_top = n_candidates
+    cell_totals = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
+    if np.any(cell_totals <= 0):
+        raise ValueError(
+            f"{func}: {int((cell_totals <= 0).sum())} cells have zero total counts; filter them first, e.g. "
+            "`sc.pp.filter_cells(adata, min_counts=1)`."
+        )
+    return np.flatnonzero(nonzero), n_top, cell_totals
+
+
+def _select_genes(
+    adata: AnnData, X: Any, cand: np.ndarray, n_top: int, *, flavor: str, spatial_key: str, theta: float,
+    device: str, show_progress_bar: bool | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The graph genes (indices into ``var``, sorted) and the selection statistics of every gene: SPARK-X p-values
+    for spatial data, Pearson-residual variances otherwise (NaN for genes that were not candidates)."""
+    stats_var: dict[str, np.ndarray] = {}
+    if flavor == "spatial":
+        from ._sparkx import sparkx_test
+
+        coords = np.asarray(adata.obsm[spatial_key], dtype=np.float64)
+        res = sparkx_test(X[:, cand], coords, device=device, show_progress_bar=show_progress_bar)
+        pval = np.asarray(res["pval"], dtype=np.float64)
+        padj = np.asarray(res["padj"], dtype=np.float64)
+        order = np.lexsort((np.nan_to_num(pval, nan=np.inf), np.nan_to_num(padj, nan=np.inf)))
+        chosen = cand[np.sort(order[:n_top])]
+        for col, values in (("sparkx_pval", pval), ("sparkx_padj", padj)):
+            stats_var[col] = np.full(adata.n_vars, np.nan)
+            stats_var[col][cand] = values
+    else:
+        sub = AnnData(X=X[:, cand], obs=pd.DataFrame(index=adata.obs_names.copy()))
+        sub.var_names = adata.var_names[cand]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            hvg = residual_hvg(sub, n_top_genes=n_top, theta=theta, allow_noncounts=True)
+        chosen = cand[np.flatnonzero(hvg["highly_variable"].to_numpy())]
+        stats_var["residual_variance"] = np.full(adata.n_vars, np.nan)
+        stats_var["residual_variance"][cand] = hvg["residual_variances"].to_numpy()
+    return chosen, stats_var
+
+
+def _correlate(
+    X: Any, chosen: np.ndarray, cell_totals: np.ndarray, *, method: str, theta: float, clip: float, device: str,
+    show_progress_bar: bool | None, func: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Co-expression ``rho`` and its p-values between the graph genes (CS-CORE, or Pearson ρ of residuals)."""
+    if method == "cscore":
+        from ._cscore import cscore_arrays
+
+        try:
+            rho, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device,
+                                      show_progress_bar=show_progress_bar)
+        except ValueError as err:  # e.g. no gene with a positive variance estimate in a tiny dataset
+            raise ValueError(
+                f"{func}: CS-CORE cannot be estimated on the {chosen.size} selected genes ({err}) "
+                "Pass more cells or a larger `n_top_genes`, or use method='pearson'."
+            ) from err
+        return rho, p
+    return _pearson(pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals))
+
+
 def _compute_graph(
     adata: AnnData,
     *,
@@ -91,25 +194,12 @@ def _compute_graph(
     device: str,
     show_progress_bar: bool | None = None,
 ) -> dict[str, Any]:
-    """Everything :func:`coexpression_graph` writes, computed without touching ``adata``."""
+    """Everything :func:`coexpression_graph` writes, computed without touching ``adata``: options checked, graph
+    genes selected, co-expression estimated, edges drawn (:func:`_edges_from_pvalues`, then :func:`_knn_edges`)."""
     func = "coexpression_graph"
     check_adata(adata, func, min_cells=_MIN_CELLS)
-    if flavor not in {"auto", "pearson_residuals", "spatial"}:
-        raise ValueError(f"{func}: flavor must be 'auto', 'pearson_residuals' or 'spatial', got {flavor!r}.")
-    if method not in {"cscore", "pearson"}:
-        raise ValueError(f"{func}: method must be 'cscore' or 'pearson', got {method!r}.")
-    if edge_rule not in {"knn", "reference"}:
-        raise ValueError(f"{func}: edge_rule must be 'knn' or 'reference', got {edge_rule!r}.")
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int | np.integer) or n_neighbors < 1:
-        raise ValueError(f"{func}: n_neighbors must be a positive integer, got {n_neighbors!r}.")
-    if not 0 < pvalue < 1:
-        raise ValueError(f"{func}: pvalue must be in (0, 1), got {pvalue}.")
-    if fdr is not None and not 0 < fdr < 1:
-        raise ValueError(f"{func}: fdr must be in (0, 1) or None, got {fdr}.")
-    if n_comps is not None and (isinstance(n_comps, bool) or not isinstance(n_comps, int | np.integer) or n_comps < 1):
-        raise ValueError(f"{func}: n_comps must be a positive integer or None, got {n_comps!r}.")
-    if int(n_top_genes) < 2:
-        raise ValueError(f"{func}: n_top_genes must be at least 2, got {n_top_genes}.")
+    _check_graph_options(flavor=flavor, method=method, edge_rule=edge_rule, n_neighbors=n_neighbors, pvalue=pvalue,
+                         fdr=fdr, n_comps=n_comps, n_top_genes=n_top_genes, func=func)
     X = get_matrix(adata, layer, func)
     is_int = check_counts(X, func, allow_noncounts=allow_noncounts)
 
@@ -121,75 +211,12 @@ def _compute_graph(
             f"{func}: flavor='spatial' needs spot coordinates in `adata.obsm[{spatial_key!r}]`; add them or "
             "use flavor='pearson_residuals'."
         )
-
-    gene_totals = np.asarray(X.sum(axis=0)).ravel()
-    nonzero = gene_totals > 0
-    n_zero = int((~nonzero).sum())
-    if n_zero:
-        warnings.warn(
-            f"{func}: {n_zero} all-zero genes are excluded from the graph.", MuseGNNWarning, stacklevel=3
-        )
-    n_candidates = int(nonzero.sum())
-    if n_candidates < 2:
-        raise ValueError(f"{func}: fewer than two genes have non-zero counts; nothing to build a graph on.")
-    n_top = int(n_top_genes)
-    if n_candidates < n_top:
-        warnings.warn(
-            f"{func}: only {n_candidates} non-zero genes, fewer than n_top_genes={n_top}; all are used.",
-            MuseGNNWarning,
-            stacklevel=3,
-        )
-        n_top = n_candidates
-    cand = np.flatnonzero(nonzero)
-    cell_totals = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
-    if np.any(cell_totals <= 0):
-        raise ValueError(
-            f"{func}: {int((cell_totals <= 0).sum())} cells have zero total counts; filter them first, e.g. "
-            "`sc.pp.filter_cells(adata, min_counts=1)`."
-        )
-
-    extra_var: dict[str, np.ndarray] = {}
-    sub = AnnData(X=X[:, cand], obs=pd.DataFrame(index=adata.obs_names.copy()))
-    sub.var_names = adata.var_names[cand]
-    if used_flavor == "spatial":
-        from ._sparkx import sparkx_test
-
-        coords = np.asarray(adata.obsm[spatial_key], dtype=np.float64)
-        res = sparkx_test(X[:, cand], coords, device=device, show_progress_bar=show_progress_bar)
-        pval = np.asarray(res["pval"], dtype=np.float64)
-        padj = np.asarray(res["padj"], dtype=np.float64)
-        order = np.lexsort((np.nan_to_num(pval, nan=np.inf), np.nan_to_num(padj, nan=np.inf)))
-        chosen = cand[np.sort(order[:n_top])]
-        full_p = np.full(adata.n_vars, np.nan)
-        full_padj = np.full(adata.n_vars, np.nan)
-        full_p[cand] = pval
-        full_padj[cand] = padj
-        extra_var["sparkx_pval"] = full_p
-        extra_var["sparkx_padj"] = full_padj
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            hvg = residual_hvg(sub, n_top_genes=n_top, theta=theta, allow_noncounts=True)
-        chosen = cand[np.flatnonzero(hvg["highly_variable"].to_numpy())]
-        full_var = np.full(adata.n_vars, np.nan)
-        full_var[cand] = hvg["residual_variances"].to_numpy()
-        extra_var["residual_variance"] = full_var
-
+    cand, n_top, cell_totals = _candidate_genes(X, n_top_genes, func)
+    chosen, stats_var = _select_genes(adata, X, cand, n_top, flavor=used_flavor, spatial_key=spatial_key,
+                                      theta=theta, device=device, show_progress_bar=show_progress_bar)
     clip = float(np.sqrt(adata.n_obs))
-    if method == "cscore":
-        from ._cscore import cscore_arrays
-
-        try:
-            rho, p, _ = cscore_arrays(X, cell_totals, genes=chosen, post_process=True, device=device,
-                                      show_progress_bar=show_progress_bar)
-        except ValueError as err:  # e.g. no gene with a positive variance estimate in a tiny dataset
-            raise ValueError(
-                f"{func}: CS-CORE cannot be estimated on the {chosen.size} selected genes ({err}) "
-                "Pass more cells or a larger `n_top_genes`, or use method='pearson'."
-            ) from err
-    else:
-        feats = pearson_residuals(X, chosen, theta=theta, clip=clip, cell_totals=cell_totals)
-        rho, p = _pearson(feats)
+    rho, p = _correlate(X, chosen, cell_totals, method=method, theta=theta, clip=clip, device=device,
+                        show_progress_bar=show_progress_bar, func=func)
     adj_sub = _edges_from_pvalues(p, pvalue, fdr)
     if edge_rule == "knn":
         adj_sub = _knn_edges(rho, adj_sub, n_neighbors)
@@ -232,14 +259,14 @@ def _compute_graph(
         edge_rule if edge_rule == "reference" else f"{n_neighbors} nearest neighbours",
         pvalue if fdr is None else f"FDR {fdr}",
     )
-    return {"conn": conn, "selected": selected, "extra_var": extra_var, "params": uns_params(params)}
+    return {"conn": conn, "selected": selected, "stats_var": stats_var, "params": uns_params(params)}
 
 
 def _write_graph(adata: AnnData, result: dict[str, Any], key_added: str) -> None:
     adata.varp[f"{key_added}_connectivities"] = result["conn"]
     adata.var[f"{key_added}_selected"] = result["selected"]
-    for col, values in result["extra_var"].items():
-        adata.var[col] = values
+    for col, values in result["stats_var"].items():
+        adata.var[f"{key_added}_{col}"] = values
     adata.uns[key_added] = {"params": result["params"]}
 
 
@@ -329,8 +356,9 @@ def coexpression_graph(
         Sparse binary symmetric genes × genes matrix, zero outside the graph genes.
     ``adata.var[f"{key_added}_selected"]``
         Boolean mask of the graph genes.
-    ``adata.var["residual_variance"]`` or ``adata.var["sparkx_pval"]``, ``adata.var["sparkx_padj"]``
-        Selection statistics.
+    ``adata.var[f"{key_added}_residual_variance"]``, or ``adata.var[f"{key_added}_sparkx_pval"]`` and ``[...padj]``
+        Selection statistics of every gene (NaN for all-zero genes): Pearson-residual variances, or SPARK-X
+        p-values for spatial data.
     ``adata.uns[key_added]["params"]``
         Every parameter used.
 
@@ -537,7 +565,7 @@ def graph_from_edgelist(
         "n_edges": int(conn.nnz // 2),
         "n_edges_dropped": n_dropped,
     }
-    result = {"conn": conn.astype(np.float32), "selected": selected, "extra_var": {}, "params": uns_params(params)}
+    result = {"conn": conn.astype(np.float32), "selected": selected, "stats_var": {}, "params": uns_params(params)}
     out = adata.copy() if copy else adata
     _write_graph(out, result, key_added)
     return out if copy else None
