@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from math import comb
 from typing import Literal
 
@@ -161,6 +162,35 @@ def context_shift(
     """
     func = "context_shift"
     key = tissue_key
+    ctx_a, ctx_b = _check_options(joint, between, key, statistic, n_permutations, func)
+    X = get_rep(joint, use_rep, func, allow_nonfinite=True)
+    layout = _layout(joint, X, key, ctx_a, ctx_b, use_rep, func)
+    Z = unit_rows(X)
+    rng = np.random.default_rng(random_state)
+    parts = []
+    # genes measured in the same datasets share one set of splits: test them together
+    patterns = pd.DataFrame(layout.present[layout.both]).groupby(list(range(layout.ds_is_a.size)), sort=True).indices
+    gene_ids = np.flatnonzero(layout.both)
+    for pattern, members in patterns.items():
+        cols = np.flatnonzero(np.asarray(pattern if isinstance(pattern, tuple) else (pattern,), dtype=bool))
+        ids = gene_ids[members]
+        part = _test_pattern(Z[layout.pos[np.ix_(ids, cols)]], layout.ds_is_a[cols], statistic, n_permutations, rng)
+        part["gene"] = layout.genes[ids]
+        parts.append(part)
+    res = _result_table(parts, statistic)
+    res.attrs.update(between=[ctx_a, ctx_b], tissue_key=key, statistic=statistic, n_permutations=int(n_permutations))
+    n_single = int(((res["n_a"] == 1) & (res["n_b"] == 1)).sum())
+    logger.info(
+        "%s: %d genes in both %r and %r (%d measured in only one dataset of each, p = 1 for them)",
+        func, len(res), ctx_a, ctx_b, n_single,
+    )
+    return res
+
+
+def _check_options(
+    joint: AnnData, between: Sequence[str], key: str, statistic: str, n_permutations: int, func: str
+) -> tuple[str, str]:
+    """The two contexts compared, after checking the options of :func:`context_shift`."""
     if statistic not in ("relative", "shift"):
         raise ValueError(f"{func}: statistic must be 'relative' or 'shift', got {statistic!r}.")
     check_joint(joint, func, columns=("gene", "dataset", key))
@@ -175,8 +205,22 @@ def context_shift(
         or n_permutations < 0
     ):
         raise ValueError(f"{func}: `n_permutations` must be a non-negative integer, got {n_permutations!r}.")
-    X = get_rep(joint, use_rep, func, allow_nonfinite=True)
+    return ctx_a, ctx_b
 
+
+@dataclass(frozen=True)
+class _Layout:
+    """The joint embedding's rows of the two contexts as a genes × datasets table."""
+
+    genes: np.ndarray  # gene names
+    pos: np.ndarray  # genes × datasets -> joint row, -1 where absent
+    present: np.ndarray  # pos >= 0
+    both: np.ndarray  # genes measured in a dataset of each context
+    ds_is_a: np.ndarray  # datasets of the first context
+
+
+def _layout(joint: AnnData, X: np.ndarray, key: str, ctx_a: str, ctx_b: str, use_rep: str, func: str) -> _Layout:
+    """Index the finite rows of the two contexts by gene and dataset (each dataset must have one context)."""
     context = joint.obs[key].astype(str).to_numpy(dtype=object)
     available = list(dict.fromkeys(context.tolist()))
     absent = [c for c in (ctx_a, ctx_b) if c not in available]
@@ -189,7 +233,7 @@ def context_shift(
         warnings.warn(
             f"{func}: {int((~finite).sum())} rows of `obsm[{use_rep!r}]` contain NaN/inf and are ignored.",
             MuseGNNWarning,
-            stacklevel=2,
+            stacklevel=4,
         )
     dataset = joint.obs["dataset"].astype(str).to_numpy(dtype=object)
     gene = joint.obs["gene"].astype(str).to_numpy(dtype=object)
@@ -204,11 +248,10 @@ def context_shift(
     ds_context = per_ds["context"].first()
     ds_names = ds_context.index.to_numpy(dtype=object)
     ds_is_a = (ds_context == ctx_a).to_numpy()
-
     rows = np.flatnonzero(use)
     g_codes, g_names = pd.factorize(gene[rows])
     d_codes = pd.Index(ds_names).get_indexer(dataset[rows])
-    pos = np.full((g_names.size, ds_names.size), -1, dtype=np.int64)  # genes × datasets -> joint row
+    pos = np.full((g_names.size, ds_names.size), -1, dtype=np.int64)
     pos[g_codes, d_codes] = rows
     present = pos >= 0
     both = (present & ds_is_a).any(axis=1) & (present & ~ds_is_a).any(axis=1)
@@ -217,71 +260,62 @@ def context_shift(
             f"{func}: no gene is measured in a dataset of {ctx_a!r} and in one of {ctx_b!r}; the contexts "
             "share no genes."
         )
-    Z = unit_rows(X)
-    rng = np.random.default_rng(random_state)
-    genes_out, shift, within, relative, n_a, n_b, pval, n_null, exact = [], [], [], [], [], [], [], [], []
-    patterns = pd.DataFrame(present[both]).groupby(list(range(ds_names.size)), sort=True).indices
-    gene_ids = np.flatnonzero(both)
-    for pattern, members in patterns.items():
-        cols = np.flatnonzero(np.asarray(pattern if isinstance(pattern, tuple) else (pattern,), dtype=bool))
-        ids = gene_ids[members]
-        Zg = Z[pos[np.ix_(ids, cols)]]  # genes × k × d
-        is_a = ds_is_a[cols]
-        k, ka = cols.size, int(is_a.sum())
-        obs_shift = _shift(Zg, is_a[None, :])[:, 0]
-        obs_rel, obs_within = (v[:, 0] for v in _relative(Zg, is_a[None, :]))
-        obs = obs_shift if statistic == "shift" else obs_rel
-        n_splits = comb(k, ka)
-        if n_permutations == 0:
-            p, used, is_exact = np.full(ids.size, np.nan), 0, False
-        elif n_splits <= n_permutations:
-            masks = np.zeros((n_splits, k), dtype=bool)
-            for i, chosen in enumerate(itertools.combinations(range(k), ka)):
-                masks[i, list(chosen)] = True
-            null = _statistic(Zg, masks, statistic)
-            p = (null >= obs[:, None] - _TOL).mean(axis=1)
-            used, is_exact = n_splits, True
-        else:
-            masks = rng.permuted(np.tile(is_a, (n_permutations, 1)), axis=1)
-            null = _statistic(Zg, masks, statistic)
-            p = (1.0 + (null >= obs[:, None] - _TOL).sum(axis=1)) / (1.0 + n_permutations)
-            used, is_exact = n_permutations, False
-        if np.isnan(obs).all():
-            p = np.full(ids.size, np.nan) if statistic == "relative" else p
-        genes_out.append(g_names[ids])
-        shift.append(obs_shift)
-        within.append(obs_within)
-        relative.append(obs_rel)
-        n_a.append(np.full(ids.size, ka))
-        n_b.append(np.full(ids.size, k - ka))
-        pval.append(p)
-        n_null.append(np.full(ids.size, used))
-        exact.append(np.full(ids.size, is_exact))
-    pvalue = np.concatenate(pval)
+    return _Layout(np.asarray(g_names), pos, present, both, ds_is_a)
+
+
+def _test_pattern(
+    Zg: np.ndarray, is_a: np.ndarray, statistic: str, n_permutations: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Observed statistics and permutation p-values of genes measured in the same datasets (``Zg``: genes × k × d
+    unit rows; ``is_a``: the k datasets' context). Every split of the datasets is tried when there are at most
+    ``n_permutations`` of them (exact test), else ``n_permutations`` random ones."""
+    n = Zg.shape[0]
+    k, ka = is_a.size, int(is_a.sum())
+    obs_shift = _shift(Zg, is_a[None, :])[:, 0]
+    obs_rel, obs_within = (v[:, 0] for v in _relative(Zg, is_a[None, :]))
+    obs = obs_shift if statistic == "shift" else obs_rel
+    n_splits = comb(k, ka)
+    if n_permutations == 0:
+        p, used, is_exact = np.full(n, np.nan), 0, False
+    elif n_splits <= n_permutations:
+        masks = np.zeros((n_splits, k), dtype=bool)
+        for i, chosen in enumerate(itertools.combinations(range(k), ka)):
+            masks[i, list(chosen)] = True
+        null = _statistic(Zg, masks, statistic)
+        p = (null >= obs[:, None] - _TOL).mean(axis=1)
+        used, is_exact = n_splits, True
+    else:
+        masks = rng.permuted(np.tile(is_a, (n_permutations, 1)), axis=1)
+        null = _statistic(Zg, masks, statistic)
+        p = (1.0 + (null >= obs[:, None] - _TOL).sum(axis=1)) / (1.0 + n_permutations)
+        used, is_exact = n_permutations, False
+    if np.isnan(obs).all() and statistic == "relative":
+        p = np.full(n, np.nan)
+    return {"shift": obs_shift, "within": obs_within, "relative_shift": obs_rel, "n_a": np.full(n, ka),
+            "n_b": np.full(n, k - ka), "pvalue": p, "n_null": np.full(n, used), "exact": np.full(n, is_exact)}
+
+
+def _result_table(parts: list[dict[str, np.ndarray]], statistic: str) -> pd.DataFrame:
+    """One row per gene, BH FDR over the tested genes, sorted by the ranking statistic (then by name)."""
+    cols = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
+    pvalue = cols["pvalue"]
     fdr = np.full(pvalue.size, np.nan)
     tested = ~np.isnan(pvalue)
     if tested.any():
         fdr[tested] = false_discovery_control(pvalue[tested], method="bh")
     res = pd.DataFrame(
         {
-            "shift": np.concatenate(shift),
-            "within": np.concatenate(within),
-            "relative_shift": np.concatenate(relative),
-            "n_a": np.concatenate(n_a).astype(np.int64),
-            "n_b": np.concatenate(n_b).astype(np.int64),
+            "shift": cols["shift"],
+            "within": cols["within"],
+            "relative_shift": cols["relative_shift"],
+            "n_a": cols["n_a"].astype(np.int64),
+            "n_b": cols["n_b"].astype(np.int64),
             "pvalue": pvalue,
             "fdr": fdr,
-            "n_null": np.concatenate(n_null).astype(np.int64),
-            "exact": np.concatenate(exact).astype(bool),
+            "n_null": cols["n_null"].astype(np.int64),
+            "exact": cols["exact"].astype(bool),
         },
-        index=pd.Index(np.concatenate(genes_out).astype(str), name="gene"),
+        index=pd.Index(cols["gene"].astype(str), name="gene"),
     )
     rank = res["relative_shift" if statistic == "relative" else "shift"].to_numpy()
-    res = res.iloc[np.lexsort((res.index.to_numpy(), -np.nan_to_num(rank, nan=-np.inf)))]
-    res.attrs.update(between=[ctx_a, ctx_b], tissue_key=key, statistic=statistic, n_permutations=int(n_permutations))
-    n_single = int(((res["n_a"] == 1) & (res["n_b"] == 1)).sum())
-    logger.info(
-        "%s: %d genes in both %r and %r (%d measured in only one dataset of each, p = 1 for them)",
-        func, len(res), ctx_a, ctx_b, n_single,
-    )
-    return res
+    return res.iloc[np.lexsort((res.index.to_numpy(), -np.nan_to_num(rank, nan=-np.inf)))]
