@@ -70,7 +70,7 @@ _ARCHIVES = {
 
 # Debian 12 (bookworm) packages: R data files of Bioconductor packages, read with the optional `rdata` (the
 # `data` extra) for trapnell2014/treutlein2014, and the org.Hs.eg.db / GO.db SQLite files behind go_bp_human /
-# go_bp_terms. SHA-256 as published in Debian's Packages index (and in shared/data/README.md).
+# go_bp_terms. SHA-256 as published in Debian's Packages index.
 _DEB = "https://deb.debian.org/debian/pool/main/r"
 _ARCHIVES.update({
     "hsmm": Archive(
