@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
-from ._fetch import Archive, built_file, datasetdir, fetch_archive
+from ._fetch import Archive, built_file, fetch_archive
 
 __all__ = [
     "dominguez_conde2022",
