@@ -17,7 +17,7 @@ _MAX_BETA_STEPS = 50  # binary-search steps for the Gaussian precision β (as sc
 _ENTROPY_TOL = 1e-5  # tolerance on the entropy of the weights
 
 
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def ilisi(
     joint: AnnData,
     *,

@@ -177,7 +177,7 @@ def _common_gene_ratio_arrays(gene: np.ndarray, labels: np.ndarray) -> float:
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def asw_batch(
     joint: AnnData,
     *,
@@ -248,7 +248,7 @@ def _finish_asw(data: JointRows, labels: np.ndarray, func: str, return_all: bool
     return (value, per) if return_all else value
 
 
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def auc_graph(
     joint: AnnData,
     graphs: Mapping[str, Any],
@@ -312,7 +312,7 @@ def auc_graph(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def graph_connectivity(
     joint: AnnData,
     *,
@@ -360,7 +360,7 @@ def graph_connectivity(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def common_gene_ratio(
     joint: AnnData,
     *,
@@ -408,7 +408,7 @@ def common_gene_ratio(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def paper_metrics(
     joint: AnnData,
     graphs: Mapping[str, Any] | None = None,

@@ -12,7 +12,7 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._docs import doc_params, doc_plot_output
+from .._docs import doc_params, doc_plot
 from .._joint import check_joint, check_rep
 from .._warnings import MuseGNNWarning
 from ._common import finish, new_axes
@@ -67,7 +67,7 @@ def _cosine_matrix(x: np.ndarray) -> np.ndarray:
     return np.clip(xn @ xn.T, -1.0, 1.0)
 
 
-@doc_params(doc_plot_output=doc_plot_output)
+@doc_params(doc_plot)
 def similarity(
     joint: AnnData,
     genes: Sequence[str] | str,

@@ -10,15 +10,16 @@ from anndata import AnnData
 
 from .._utils import Devices
 from ..model import MuseGNN
-from ..model._docs import doc_params, train_param_docs
+from .._docs import doc_params, param_docs
+from ..model._docs import TRAIN_PARAM_DOCS
 from ..model._trainer import TRAIN_DEFAULTS
 
 __all__ = ["fit"]
 
 
-@doc_params(train_params=train_param_docs(
-    "max_epochs", "lr", "lr_decoder", "accelerator", "devices", "strategy", "precision", "early_stopping",
-    "checkpoint_dir", "show_progress_bar",
+@doc_params(train_params=param_docs(
+    TRAIN_PARAM_DOCS, "max_epochs", "lr", "lr_decoder", "accelerator", "devices", "strategy", "precision",
+    "early_stopping", "checkpoint_dir", "show_progress_bar",
 ))
 def fit(
     adatas: Sequence[AnnData] | Mapping[str, AnnData] | Any,
