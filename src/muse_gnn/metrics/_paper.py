@@ -21,7 +21,7 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score, silhouette_samples
 
 from .._compat import renamed_parameter
-from .._docs import doc_metric, doc_params
+from .._docs import doc_common, doc_metric, doc_params
 from .._joint import JointRows, joint_rows
 from .._utils import logger
 from .._warnings import MuseGNNWarning
@@ -177,7 +177,7 @@ def _common_gene_ratio_arrays(gene: np.ndarray, labels: np.ndarray) -> float:
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(doc_metric)
+@doc_params(doc_common, doc_metric)
 def asw_batch(
     joint: AnnData,
     *,
@@ -201,8 +201,7 @@ def asw_batch(
     {doc_joint_rows}
     {doc_use_rep}
     {doc_groupby}
-    batch_key
-        Column of ``joint.obs`` holding the batch labels (the dataset, as in the paper).
+    {batch_key}
     {doc_leiden}
     return_all
         Also return the per-cluster means.

@@ -26,7 +26,7 @@ from .._utils import Devices, as_dataset_dict, resolve_device
 from .._warnings import MuseGNNWarning
 from ._data import GraphData, genes_to_var, prepare_graph
 from ._distributed import DistContext, init_from_env, launch_kind, local_device, n_processes, shard_datasets
-from .._docs import doc_params, param_docs
+from .._docs import doc_common, doc_params, param_docs
 from ._docs import QUERY_DATA_DOCS, QUERY_PARAM_DOCS, TRAIN_OPTIONS, TRAIN_PARAM_DOCS
 from ._module import MuseModule
 from ._pairs import GeneIndex
@@ -45,6 +45,7 @@ row disagreeing with the gene's other rows still counts a little."""
 _D = TRAIN_DEFAULTS
 
 
+@doc_params(doc_common)
 class MuseGNN:
     """MuSe-GNN: one graph-transformer model over the gene graphs of many datasets.
 
@@ -59,8 +60,7 @@ class MuseGNN:
     adatas
         Datasets with gene graphs from :func:`muse_gnn.pp.coexpression_graph`: a list (names from
         ``adata.uns["dataset"]`` or ``dataset_{i}``), a dict ``{name: AnnData}`` or a MuData.
-    graph_key
-        ``key_added`` of the graph construction.
+    {graph_key}
     n_latent
         Embedding size (32 in the reference).
     share
@@ -406,6 +406,11 @@ class MuseGNN:
     def write_embeddings(self, *, key_added: str = "X_muse") -> None:
         """Write ``adata.varm[key_added]`` (NaN rows outside the graph) and ``adata.uns[key_added]`` params.
 
+        Parameters
+        ----------
+        key_added
+            ``adata.varm`` and ``adata.uns`` key of every dataset's embedding.
+
         Examples
         --------
         >>> model.write_embeddings()  # doctest: +SKIP
@@ -476,7 +481,7 @@ class MuseGNN:
             dataset where the gene behaves differently counts less. ``"mean"``: the plain mean of the gene's rows,
             as :func:`muse_gnn.metrics.gene_embedding_table` computes it from the joint embedding.
         key_added
-            ``obsm`` key of the vectors.
+            ``obsm`` key of the embedding.
 
         Examples
         --------
@@ -518,6 +523,13 @@ class MuseGNN:
         .. deprecated:: 0.2
             ``gene_embedding(aggregate="mean")`` was the agreement-weighted mean; use
             ``get_gene_embedding(weighting="agreement")``.
+
+        Parameters
+        ----------
+        aggregate
+            Only ``"mean"`` (the agreement-weighted mean).
+        key_added
+            ``obsm`` key of the embedding.
         """
         warnings.warn(
             "MuseGNN.gene_embedding() is renamed get_gene_embedding(); its aggregate='mean' (the agreement-weighted "
@@ -536,6 +548,13 @@ class MuseGNN:
         interrupted save leaves an existing model as it was. ``overwrite=True`` replaces a saved model (it refuses
         a folder holding other files). In a ``torchrun`` job every process holds the same trained model; only
         rank 0 writes.
+
+        Parameters
+        ----------
+        dir_path
+            Folder of the saved model (created; see ``overwrite``).
+        overwrite
+            Replace a model saved there before; otherwise a non-empty folder is an error.
 
         Examples
         --------

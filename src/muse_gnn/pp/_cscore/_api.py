@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from ..._docs import doc_common, doc_params, param_bundle
 from ..._utils import check_adata, check_counts, get_matrix, logger, uns_params
 from ..._warnings import MuseGNNWarning
 from ._blocks import BLOCK_ENTRIES_CPU
@@ -28,7 +29,25 @@ MIN_CELLS = 20
 #: :func:`cscore` warns above this many genes (three ``n_genes²`` float64 outputs).
 MANY_GENES = 5000
 
+#: Parameters of both :func:`cscore_arrays` and :func:`cscore` (placeholders ``{post_process}`` …).
+_CSCORE_DOCS = param_bundle({
+    "post_process": """\
+Apply the reference post-processing: genes with a negative variance estimate get correlation 0 with every
+gene, the diagonal is 1, and the estimates are clipped to ``[-1, 1]``. With ``False`` the raw
+``σ_gh / sqrt(σ_gg σ_hh)`` is returned (``+inf`` on the diagonal of genes with ``σ_gg < 0``, whose
+off-diagonal entries use ``σ_gg = 1``, as in the reference).""",
+    "block_size": """\
+Number of cells processed at a time (default: about 32 MiB of float64 per working array on the CPU, 256 MiB
+on a GPU; memory ≈ ``block_size × n_genes`` plus a few ``n_genes²`` matrices). The results do not depend on
+it beyond floating-point rounding.""",
+    "show_progress_bar": (
+        "Show a progress bar over the cell blocks of the pair products; ``None`` follows "
+        "``mg.settings.progress_bar``."
+    ),
+})
 
+
+@doc_params(doc_common, _CSCORE_DOCS)
 def cscore_arrays(
     counts: np.ndarray | sp.spmatrix,
     seq_depth: np.ndarray,
@@ -57,26 +76,15 @@ def cscore_arrays(
     genes
         Column positions of the genes to use (output order); default all columns. Cheaper than passing
         ``counts[:, genes]``: a dense matrix is then only copied one block at a time.
-    post_process
-        Apply the reference post-processing: genes with a negative variance estimate get correlation 0
-        with every gene, the diagonal is 1, and the estimates are clipped to ``[-1, 1]``. With ``False``
-        the raw ``σ_gh / sqrt(σ_gg σ_hh)`` is returned (``+inf`` on the diagonal of genes with
-        ``σ_gg < 0``, whose off-diagonal entries use ``σ_gg = 1``, as in the reference).
-    block_size
-        Number of cells processed at a time (default: about 32 MiB of float64 per working array on the
-        CPU, 256 MiB on a GPU). The results do not depend on it beyond floating-point rounding.
-    device
-        ``None``/``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
-    backend
-        ``"auto"``: torch on a GPU, numpy on the CPU (the faster CPU path); ``"torch"`` forces torch, also on
-        the CPU; ``"numpy"`` forces numpy (CPU only).
+    {post_process}
+    {block_size}
+    {device}
+    {backend}
     dtype
         Precision of the per-block arithmetic and of the four genes × genes products: ``float64``
         (default, matches the reference) or ``float32`` (faster on GPUs without fast float64; estimates
         then agree to about ``1e-5``). μ, σ_gg and the IRLS always use float64.
-    show_progress_bar
-        Show a progress bar over the cell blocks of the pair products; ``None`` follows
-        ``mg.settings.progress_bar``.
+    {show_progress_bar}
 
     Returns
     -------
@@ -279,6 +287,7 @@ def _validate_counts(X: Any, cols: np.ndarray | None, func: str, allow_noncounts
     return is_int
 
 
+@doc_params(doc_common, _CSCORE_DOCS)
 def cscore(
     adata: AnnData,
     *,
@@ -306,29 +315,20 @@ def cscore(
     genes
         Gene names (output order) or a boolean mask over ``adata.var_names``; default all genes (a warning
         is given above 5,000 genes: the outputs take ``3 × 8 × n_genes²`` bytes).
-    layer
-        Layer with the raw counts; ``adata.X`` when ``None``.
+    {layer}
     seq_depth
         Sequencing depth of each cell: ``None`` (total counts over *all* genes of ``adata``), the name of a
         numeric ``adata.obs`` column, or an array with one value per cell. Must be > 0.
-    post_process
-        Genes with a negative variance estimate get correlation 0, the diagonal is 1 and the estimates are
-        clipped to ``[-1, 1]`` (reference default).
-    allow_noncounts
-        Accept non-integer values (e.g. gene activities) with a warning instead of an error.
-    block_size
-        Cells processed at a time (memory ≈ ``block_size × n_genes`` plus a few ``n_genes²`` matrices);
-        default chosen from the sizes.
-    device
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    {post_process}
+    {allow_noncounts}
+    {block_size}
+    {device}
     key_added
         Key in ``adata.uns`` for the result (``inplace=True``).
     inplace
         Write the result to ``adata.uns[key_added]`` and return ``None``; otherwise return a
         :class:`CSCoreResult` and leave ``adata`` unchanged.
-    show_progress_bar
-        Show a progress bar over the cell blocks of the pair products; ``None`` follows
-        ``mg.settings.progress_bar``.
+    {show_progress_bar}
 
     Returns
     -------
