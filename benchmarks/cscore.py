@@ -45,7 +45,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from muse_gnn.pp._cscore import _cscore_engine, cscore_arrays
+from muse_gnn.pp import cscore_arrays
+from muse_gnn.pp._cscore._engine import _cscore_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _cscore_reference import naive_cscore  # noqa: E402  (the one naive reference, shared with the tests)

@@ -1,4 +1,4 @@
-"""Tests of CS-CORE co-expression (`muse_gnn.pp._cscore`)."""
+"""Tests of CS-CORE co-expression (the package `muse_gnn.pp._cscore`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from _cscore_reference import naive_cscore
 
 import muse_gnn as mg
 from muse_gnn import ConvergenceWarning, MuseGNNWarning
-from muse_gnn.pp import _cscore
-from muse_gnn.pp._cscore import CSCoreResult, _cscore_engine, _DividedGram, cscore, cscore_arrays
+from muse_gnn.pp._cscore import CSCoreResult, _api, cscore, cscore_arrays
+from muse_gnn.pp._cscore._engine import _cscore_engine
+from muse_gnn.pp._cscore._gram import _DividedGram
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VECTORS = SHARED / "testvectors" / "cscore"
@@ -450,7 +451,7 @@ def test_anndata_noncounts_and_many_genes(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.warns(UserWarning, match="non-integer"):
         res = cscore(adata, allow_noncounts=True, inplace=False, device="cpu")
     assert not res.params["integer_counts"] and np.all(np.isfinite(res.est))
-    monkeypatch.setattr(_cscore, "MANY_GENES", 10)
+    monkeypatch.setattr(_api, "MANY_GENES", 10)
     with pytest.warns(UserWarning, match="24 genes selected"):
         cscore(make_adata(seed=5), inplace=False, device="cpu")
 

@@ -154,9 +154,9 @@ def simulate_orthologs(*, n_genes: int = 2000, universe_factor: float = 1.5) -> 
     Parameters
     ----------
     n_genes
-        Genes per dataset, as passed to :func:`simulate`.
+        Genes per dataset (not the universe size).
     universe_factor
-        Ratio of universe size to ``n_genes``, as passed to :func:`simulate`.
+        Universe size as a multiple of ``n_genes`` (``>= 1``; ``1`` makes all datasets share all genes).
 
     Returns
     -------

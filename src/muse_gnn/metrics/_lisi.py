@@ -7,7 +7,7 @@ import pandas as pd
 from anndata import AnnData
 from sklearn.neighbors import NearestNeighbors
 
-from .._docs import doc_metric, doc_params
+from .._docs import doc_common, doc_metric, doc_params
 from .._joint import JointRows, joint_rows
 from ._input import warn_single_dataset
 
@@ -17,7 +17,7 @@ _MAX_BETA_STEPS = 50  # binary-search steps for the Gaussian precision β (as sc
 _ENTROPY_TOL = 1e-5  # tolerance on the entropy of the weights
 
 
-@doc_params(**doc_metric)
+@doc_params(doc_common, doc_metric)
 def ilisi(
     joint: AnnData,
     *,
@@ -41,8 +41,7 @@ def ilisi(
     ----------
     {doc_joint_rows}
     {doc_use_rep}
-    batch_key
-        Column of ``joint.obs`` holding the batch labels.
+    {batch_key}
     n_neighbors
         Neighbourhood size (scib's default 90), capped at the number of rows.
     perplexity

@@ -21,7 +21,7 @@ __all__ = ["neighbor_overlap", "neighbor_overlap_arrays"]
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def neighbor_overlap(
     joint: AnnData,
     graphs: Mapping[str, Any],

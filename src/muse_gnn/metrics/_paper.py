@@ -21,7 +21,7 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score, silhouette_samples
 
 from .._compat import renamed_parameter
-from .._docs import doc_metric, doc_params
+from .._docs import doc_common, doc_metric, doc_params
 from .._joint import JointRows, joint_rows
 from .._utils import logger
 from .._warnings import MuseGNNWarning
@@ -177,7 +177,7 @@ def _common_gene_ratio_arrays(gene: np.ndarray, labels: np.ndarray) -> float:
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_common, doc_metric)
 def asw_batch(
     joint: AnnData,
     *,
@@ -201,8 +201,7 @@ def asw_batch(
     {doc_joint_rows}
     {doc_use_rep}
     {doc_groupby}
-    batch_key
-        Column of ``joint.obs`` holding the batch labels (the dataset, as in the paper).
+    {batch_key}
     {doc_leiden}
     return_all
         Also return the per-cluster means.
@@ -248,7 +247,7 @@ def _finish_asw(data: JointRows, labels: np.ndarray, func: str, return_all: bool
     return (value, per) if return_all else value
 
 
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def auc_graph(
     joint: AnnData,
     graphs: Mapping[str, Any],
@@ -312,7 +311,7 @@ def auc_graph(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def graph_connectivity(
     joint: AnnData,
     *,
@@ -360,7 +359,7 @@ def graph_connectivity(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def common_gene_ratio(
     joint: AnnData,
     *,
@@ -408,7 +407,7 @@ def common_gene_ratio(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def paper_metrics(
     joint: AnnData,
     graphs: Mapping[str, Any] | None = None,

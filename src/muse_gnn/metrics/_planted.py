@@ -64,7 +64,7 @@ def _planted_pair(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def planted_ari(
     joint: AnnData,
     *,
@@ -118,7 +118,7 @@ def planted_ari(
 
 
 @renamed_parameter("cluster_key", "groupby")
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def planted_nmi(
     joint: AnnData,
     *,
@@ -168,7 +168,7 @@ def planted_nmi(
     return float(normalized_mutual_info_score(truth, labels))
 
 
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def same_gene_nn_rate(
     joint: AnnData,
     *,
@@ -231,7 +231,7 @@ def same_gene_nn_rate(
     return hits / n_scored
 
 
-@doc_params(**doc_metric)
+@doc_params(doc_metric)
 def context_separation(
     joint: AnnData,
     *,

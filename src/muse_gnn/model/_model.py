@@ -26,7 +26,8 @@ from .._utils import Devices, as_dataset_dict, resolve_device
 from .._warnings import MuseGNNWarning
 from ._data import GraphData, genes_to_var, prepare_graph
 from ._distributed import DistContext, init_from_env, launch_kind, local_device, n_processes, shard_datasets
-from ._docs import doc_params, train_param_docs
+from .._docs import doc_common, doc_params, param_docs
+from ._docs import QUERY_DATA_DOCS, QUERY_PARAM_DOCS, TRAIN_OPTIONS, TRAIN_PARAM_DOCS
 from ._module import MuseModule
 from ._pairs import GeneIndex
 from ._persistence import FORMAT_VERSION, HISTORY_COLUMNS, load_model, save_model
@@ -42,28 +43,9 @@ AGREEMENT_FLOOR = 0.05
 row disagreeing with the gene's other rows still counts a little."""
 
 _D = TRAIN_DEFAULTS
-_TRAIN_OPTIONS = (
-    "max_epochs", "lr", "lr_decoder", "accelerator", "devices", "lambda_similarity", "lambda_contrast",
-    "temperature", "n_contrast", "early_stopping", "early_stopping_patience", "early_stopping_min_delta",
-    "max_pass_size", "max_edges", "checkpoint_dir", "checkpoint_every", "strategy", "precision", "deterministic",
-    "show_progress_bar",
-)
-_QUERY_EPOCHS_DOC = (
-    f"Epochs ({QUERY_MAX_EPOCHS}); one epoch is one step on the new dataset alone, so the default costs about as "
-    "much as a few full-model epochs; on the simulator benchmark 800 epochs reached 88 % of the retraining score "
-    "where 300 reached 78 % (a higher ``lr`` was worse)."
-)
-QUERY_PARAM_DOCS = train_param_docs(
-    "max_epochs", "lr", "lr_decoder", "accelerator", max_epochs=_QUERY_EPOCHS_DOC,
-    accelerator="``\"auto\"`` (GPU when present), ``\"cpu\"``, ``\"cuda\"``/``\"gpu\"`` or ``\"cuda:i\"`` "
-                "(query mapping runs on one device).",
-) + """
-random_state
-    Seed of the new layers and of the sampled non-edges and contrastive positives.
-""" + train_param_docs("show_progress_bar")
-"""Parameters block of query mapping (:meth:`MuseGNN.map_query`, :func:`muse_gnn.tl.embed`)."""
 
 
+@doc_params(doc_common)
 class MuseGNN:
     """MuSe-GNN: one graph-transformer model over the gene graphs of many datasets.
 
@@ -78,8 +60,7 @@ class MuseGNN:
     adatas
         Datasets with gene graphs from :func:`muse_gnn.pp.coexpression_graph`: a list (names from
         ``adata.uns["dataset"]`` or ``dataset_{i}``), a dict ``{name: AnnData}`` or a MuData.
-    graph_key
-        ``key_added`` of the graph construction.
+    {graph_key}
     n_latent
         Embedding size (32 in the reference).
     share
@@ -227,7 +208,7 @@ class MuseGNN:
         return h.hexdigest()
 
     # ------------------------------------------------------------------ training
-    @doc_params(train_params=train_param_docs(*_TRAIN_OPTIONS))
+    @doc_params(train_params=param_docs(TRAIN_PARAM_DOCS, *TRAIN_OPTIONS))
     def train(
         self,
         *,
@@ -336,7 +317,7 @@ class MuseGNN:
         self._embeddings = [emb[t] for t in range(len(self.graphs))]
         self.is_trained = True
 
-    @doc_params(query_params=QUERY_PARAM_DOCS)
+    @doc_params(query_data=QUERY_DATA_DOCS, query_params=QUERY_PARAM_DOCS)
     def map_query(
         self,
         adata: AnnData,
@@ -366,18 +347,8 @@ class MuseGNN:
 
         Parameters
         ----------
-        adata
-            The new dataset, with a graph from :func:`muse_gnn.pp.coexpression_graph`.
-        name
-            Its name (default ``adata.uns["dataset"]`` or ``"query_{i}"``).
-        graph_key
-            Its graph key (default: the model's).
+        {query_data}
         {query_params}
-        key_added
-            ``adata.varm`` key of the embedding (when ``inplace``).
-        inplace
-            Write ``adata.varm[key_added]`` and ``adata.uns[key_added]``; with ``False`` nothing is written to
-            ``adata`` (the dataset still joins the model) and the same embedding is returned.
 
         Returns
         -------
@@ -434,6 +405,11 @@ class MuseGNN:
 
     def write_embeddings(self, *, key_added: str = "X_muse") -> None:
         """Write ``adata.varm[key_added]`` (NaN rows outside the graph) and ``adata.uns[key_added]`` params.
+
+        Parameters
+        ----------
+        key_added
+            ``adata.varm`` and ``adata.uns`` key of every dataset's embedding.
 
         Examples
         --------
@@ -505,7 +481,7 @@ class MuseGNN:
             dataset where the gene behaves differently counts less. ``"mean"``: the plain mean of the gene's rows,
             as :func:`muse_gnn.metrics.gene_embedding_table` computes it from the joint embedding.
         key_added
-            ``obsm`` key of the vectors.
+            ``obsm`` key of the embedding.
 
         Examples
         --------
@@ -547,6 +523,13 @@ class MuseGNN:
         .. deprecated:: 0.2
             ``gene_embedding(aggregate="mean")`` was the agreement-weighted mean; use
             ``get_gene_embedding(weighting="agreement")``.
+
+        Parameters
+        ----------
+        aggregate
+            Only ``"mean"`` (the agreement-weighted mean).
+        key_added
+            ``obsm`` key of the embedding.
         """
         warnings.warn(
             "MuseGNN.gene_embedding() is renamed get_gene_embedding(); its aggregate='mean' (the agreement-weighted "
@@ -565,6 +548,13 @@ class MuseGNN:
         interrupted save leaves an existing model as it was. ``overwrite=True`` replaces a saved model (it refuses
         a folder holding other files). In a ``torchrun`` job every process holds the same trained model; only
         rank 0 writes.
+
+        Parameters
+        ----------
+        dir_path
+            Folder of the saved model (created; see ``overwrite``).
+        overwrite
+            Replace a model saved there before; otherwise a non-empty folder is an error.
 
         Examples
         --------

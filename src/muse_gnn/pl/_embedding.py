@@ -14,7 +14,7 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._docs import doc_params, doc_plot_output
+from .._docs import doc_params, doc_plot
 from .._joint import check_joint, check_rep
 from .._warnings import MuseGNNWarning
 from ._common import finish
@@ -98,7 +98,7 @@ def _label_genes(ax: Axes, coords: np.ndarray, gene_col: pd.Series, genes: Seque
                 path_effects=outline)
 
 
-@doc_params(doc_plot_output=doc_plot_output)
+@doc_params(doc_plot)
 def embedding(
     joint: AnnData,
     *,

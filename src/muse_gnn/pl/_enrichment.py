@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .._docs import doc_params, doc_plot_output
+from .._docs import doc_params, doc_plot
 from ._common import finish, new_axes
 
 __all__ = ["enrichment"]
@@ -69,7 +69,7 @@ def _truncate(label: str, n: int) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
-@doc_params(doc_plot_output=doc_plot_output)
+@doc_params(doc_plot)
 def enrichment(
     df: pd.DataFrame,
     *,

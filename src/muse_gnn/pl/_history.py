@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._docs import doc_params, doc_plot_output
+from .._docs import doc_params, doc_plot
 from ._common import finish
 
 __all__ = ["history"]
@@ -48,7 +48,7 @@ def _set_yscale(ax: Axes, values: np.ndarray) -> None:
     ax.set_yscale("symlog", linthresh=linthresh)
 
 
-@doc_params(doc_plot_output=doc_plot_output)
+@doc_params(doc_plot)
 def history(
     model_or_df: Any,
     *,

@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .._utils import logger
 from .._compat import renamed_parameter
-from .._docs import doc_params, doc_plot_output
+from .._docs import doc_params, doc_plot
 from .._joint import check_joint
 from ._common import finish, new_axes
 
@@ -59,7 +59,7 @@ def _sharing_table(
 
 
 @renamed_parameter("between", "tissue_key")
-@doc_params(doc_plot_output=doc_plot_output)
+@doc_params(doc_plot)
 def module_sharing(
     joint: AnnData,
     *,

@@ -12,7 +12,7 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._docs import doc_params, doc_plot_output
+from .._docs import doc_metric, doc_params, doc_plot
 from .._joint import check_joint, check_rep
 from .._warnings import MuseGNNWarning
 from ._common import finish, new_axes
@@ -67,7 +67,7 @@ def _cosine_matrix(x: np.ndarray) -> np.ndarray:
     return np.clip(xn @ xn.T, -1.0, 1.0)
 
 
-@doc_params(doc_plot_output=doc_plot_output)
+@doc_params(doc_plot, doc_metric)
 def similarity(
     joint: AnnData,
     genes: Sequence[str] | str,
@@ -96,8 +96,7 @@ def similarity(
         Joint embedding from :meth:`muse_gnn.MuseGNN.joint_embedding`.
     genes
         Genes to compare, in display order; genes with no row are skipped with a warning.
-    use_rep
-        Embedding in ``joint.obsm``.
+    {doc_use_rep}
     datasets
         Datasets to include, in display order; default all, in the order of ``joint.obs[dataset_key]``.
     gene_key, dataset_key

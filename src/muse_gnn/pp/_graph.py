@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from anndata import AnnData
 from scipy import stats
 
+from .._docs import doc_common, doc_params
 from .._settings import resolve_n_jobs
 from .._utils import as_dataset_dict, check_adata, check_counts, get_matrix, logger, uns_params
 from .._warnings import MuseGNNWarning
@@ -270,6 +271,7 @@ def _write_graph(adata: AnnData, result: dict[str, Any], key_added: str) -> None
     adata.uns[key_added] = {"params": result["params"]}
 
 
+@doc_params(doc_common)
 def coexpression_graph(
     adata: AnnData,
     *,
@@ -330,14 +332,10 @@ def coexpression_graph(
         Node features: the graph genes' residuals projected on their top ``n_comps`` principal axes across cells
         (:func:`muse_gnn.pp.residual_features`); ``None`` keeps one feature per cell (the reference). Recorded in
         the params and applied when the model recomputes the features.
-    layer
-        Layer with the counts; ``None`` uses ``X``.
-    spatial_key
-        Key of the coordinates in ``adata.obsm``.
-    theta
-        Overdispersion of the residuals (scanpy's default 100).
-    allow_noncounts
-        Accept non-integer values (gene activity, normalised data) with a warning.
+    {layer}
+    {spatial_key}
+    {theta}
+    {allow_noncounts}
     device
         Device for the CS-CORE matrix products and the SPARK-X pass over the counts (``"auto"``: a GPU when
         present).
@@ -345,8 +343,7 @@ def coexpression_graph(
         Progress bars of CS-CORE and SPARK-X (``None``: ``mg.settings.progress_bar``).
     key_added
         Prefix of the outputs.
-    copy
-        Return a modified copy instead of writing to ``adata``.
+    {copy}
 
     Returns
     -------
@@ -440,7 +437,7 @@ def coexpression_graphs(
     show_progress_bar
         Show a progress bar over the datasets (``None``: ``mg.settings.progress_bar``).
     key_added
-        As in :func:`coexpression_graph`.
+        Prefix of the outputs.
     **kwargs
         Passed to :func:`coexpression_graph`.
 
@@ -477,6 +474,7 @@ def coexpression_graphs(
         _write_graph(ad, res, key_added)
 
 
+@doc_params(doc_common)
 def graph_from_edgelist(
     adata: AnnData,
     edges: pd.DataFrame,
@@ -508,8 +506,7 @@ def graph_from_edgelist(
         As in :func:`coexpression_graph` (stored for the node features).
     key_added
         Prefix of the outputs.
-    copy
-        Return a modified copy.
+    {copy}
 
     Returns
     -------
@@ -616,6 +613,7 @@ def binary_adjacency(adj: Any, *, func: str, name: str | None = None) -> sp.csr_
     return out
 
 
+@doc_params(doc_common)
 def get_graph(adata: AnnData, *, graph_key: str = "muse") -> tuple[pd.Index, sp.csr_matrix]:
     """Return the graph genes and their adjacency (graph genes × graph genes, CSR).
 
@@ -623,8 +621,7 @@ def get_graph(adata: AnnData, *, graph_key: str = "muse") -> tuple[pd.Index, sp.
     ----------
     adata
         AnnData processed by :func:`coexpression_graph` or :func:`graph_from_edgelist`.
-    graph_key
-        Their ``key_added``.
+    {graph_key}
 
     Returns
     -------

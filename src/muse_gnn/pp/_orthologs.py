@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._docs import doc_common, doc_params
 from .._utils import check_adata, logger
 
 __all__ = ["map_orthologs", "ortholog_pairs"]
@@ -38,6 +39,7 @@ def ortholog_pairs(orthologs: pd.DataFrame | Mapping[str, str], source: str, tar
     return pd.Series(df["t"].to_numpy(), index=df["s"].to_numpy())
 
 
+@doc_params(doc_common)
 def map_orthologs(
     adata: AnnData,
     orthologs: pd.DataFrame | Mapping[str, str],
@@ -61,8 +63,7 @@ def map_orthologs(
         Species names (column prefixes).
     drop_unmapped
         Remove genes without an ortholog (default). Otherwise they keep their name.
-    copy
-        Return a modified copy instead of changing ``adata``.
+    {copy}
 
     Returns
     -------

@@ -7,6 +7,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .._docs import doc_common, doc_params
 from .._utils import check_adata, check_counts, get_matrix
 
 __all__ = ["pearson_residuals", "project_features", "residual_features", "residual_hvg"]
@@ -19,6 +20,7 @@ def _column_block(X: np.ndarray | sp.spmatrix, cols: np.ndarray) -> np.ndarray:
     return np.asarray(X[:, cols], dtype=np.float64)
 
 
+@doc_params(doc_common)
 def pearson_residuals(
     X: np.ndarray | sp.spmatrix,
     genes: np.ndarray | None = None,
@@ -43,10 +45,8 @@ def pearson_residuals(
         Counts, cells × genes, dense or sparse.
     genes
         Integer indices or boolean mask of the genes to return (default: all).
-    theta
-        Negative-binomial overdispersion (scanpy's default 100).
-    clip
-        Clipping threshold; ``None`` means ``sqrt(n_cells)``.
+    {theta}
+    {clip}
     cell_totals
         Per-cell totals ``s_c``; default ``X.sum(axis=1)``.
     block_size
@@ -91,6 +91,7 @@ def pearson_residuals(
     return out
 
 
+@doc_params(doc_common)
 def residual_hvg(
     adata: AnnData,
     *,
@@ -111,12 +112,10 @@ def residual_hvg(
         Cells × genes AnnData with raw counts in ``X`` or ``layer``.
     n_top_genes
         Number of genes to flag; capped at the number of genes.
-    layer
-        Layer holding the counts.
-    theta, clip
-        As in :func:`pearson_residuals`.
-    allow_noncounts
-        Accept non-integer values with a warning.
+    {layer}
+    {theta}
+    {clip}
+    {allow_noncounts}
 
     Returns
     -------
@@ -156,6 +155,7 @@ def residual_hvg(
     return df[["residual_variances", "highly_variable_rank", "highly_variable"]]
 
 
+@doc_params(doc_common)
 def residual_features(adata: AnnData, *, graph_key: str = "muse") -> np.ndarray:
     """Node features of a dataset's gene graph: Pearson residuals of the graph genes across cells.
 
@@ -167,8 +167,7 @@ def residual_features(adata: AnnData, *, graph_key: str = "muse") -> np.ndarray:
     ----------
     adata
         AnnData processed by :func:`muse_gnn.pp.coexpression_graph` (or :func:`~muse_gnn.pp.graph_from_edgelist`).
-    graph_key
-        The ``key_added`` used when building the graph.
+    {graph_key}
 
     Returns
     -------

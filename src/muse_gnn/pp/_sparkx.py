@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from anndata import AnnData
 from scipy import stats
 
+from .._docs import doc_common, doc_params
 from .._progress import progress_bar
 from .._utils import check_adata, check_counts, get_matrix, logger, uns_params
 from .._warnings import MuseGNNWarning
@@ -264,6 +265,7 @@ def _acat(P: np.ndarray) -> np.ndarray:
     return out
 
 
+@doc_params(doc_common)
 def sparkx_test(
     counts: np.ndarray | sp.spmatrix | sp.sparray,
     coords: np.ndarray,
@@ -294,8 +296,7 @@ def sparkx_test(
         Expression, spots × genes, dense or sparse (CSR/CSC). Read block by block; never densified whole.
     coords
         Spot coordinates, spots × 2 (or spots × 3).
-    option
-        ``"mixture"`` (11 kernels, the R default) or ``"single"`` (projection kernel only).
+    {option}
     gene_names
         Index of the result; default ``0 .. n_genes − 1``.
     return_kernels
@@ -305,11 +306,9 @@ def sparkx_test(
         Where the pass over the counts runs: ``None``/``"auto"`` (a CUDA GPU when available, else the CPU),
         ``"cpu"`` or ``"cuda[:i]"``. The kernels, the null distribution and the combination always run on the
         CPU (they are ``spots × 22`` and ``genes × 11`` arrays).
-    backend
-        ``"auto"``: torch on a GPU, numpy on the CPU; ``"torch"`` forces torch, also on the CPU (same results
-        to rounding); ``"numpy"`` forces numpy (CPU only).
+    {backend}
     show_progress_bar
-        Show a progress bar over the blocks of ``counts``; ``None`` follows ``mg.settings.progress_bar``.
+        Show a progress bar over the blocks of the count matrix; ``None`` follows ``mg.settings.progress_bar``.
 
     Returns
     -------
@@ -487,6 +486,7 @@ def _resolve_genes(adata: AnnData, genes: Any, func: str) -> np.ndarray:
     return idx
 
 
+@doc_params(doc_common)
 def sparkx(
     adata: AnnData,
     *,
@@ -509,17 +509,13 @@ def sparkx(
     ----------
     adata
         Spatial AnnData with raw counts (spots × genes) and spot coordinates in ``adata.obsm[spatial_key]``.
-    spatial_key
-        Key of the spots × 2 (or × 3) coordinate array in ``adata.obsm``.
-    layer
-        Layer holding the counts; ``None`` uses ``adata.X``.
+    {spatial_key}
+    {layer}
     genes
         Names (or a boolean mask over ``adata.var_names``) of the genes to test; default all. Spots with zero
         counts over these genes are left out.
-    option
-        ``"mixture"`` (projection + 5 Gaussian + 5 cosine kernels, the SPARK-X default) or ``"single"``.
-    allow_noncounts
-        Accept non-integer values (e.g. normalised data) with a warning instead of an error.
+    {option}
+    {allow_noncounts}
     device
         ``"auto"`` (a CUDA GPU when available, else the CPU), ``"cpu"`` or ``"cuda[:i]"``: where the pass over
         the counts runs (see :func:`sparkx_test`).

@@ -6,15 +6,15 @@ import numpy as np
 from anndata import AnnData
 
 from ..model import MuseGNN
-from ..model._docs import doc_params
-from ..model._model import QUERY_PARAM_DOCS
+from .._docs import doc_params
+from ..model._docs import QUERY_DATA_DOCS, QUERY_PARAM_DOCS
 from ..model._query import map_query
 from ..model._trainer import QUERY_MAX_EPOCHS, TRAIN_DEFAULTS
 
 __all__ = ["embed"]
 
 
-@doc_params(query_params=QUERY_PARAM_DOCS)
+@doc_params(query_data=QUERY_DATA_DOCS, query_params=QUERY_PARAM_DOCS)
 def embed(
     model: MuseGNN,
     adata: AnnData,
@@ -40,18 +40,8 @@ def embed(
     ----------
     model
         A trained :class:`muse_gnn.MuseGNN`.
-    adata
-        The new dataset, with a graph from :func:`muse_gnn.pp.coexpression_graph`.
-    name
-        Its name (default ``adata.uns["dataset"]`` or ``"query_{i}"``).
-    graph_key
-        Its graph key (default: the model's).
+    {query_data}
     {query_params}
-    key_added
-        ``adata.varm`` key of the embedding (when ``inplace``).
-    inplace
-        Write ``adata.varm[key_added]`` and ``adata.uns[key_added]``; with ``False`` nothing is written to
-        ``adata`` and the same embedding is returned.
 
     Returns
     -------

@@ -10,15 +10,16 @@ from anndata import AnnData
 
 from .._utils import Devices
 from ..model import MuseGNN
-from ..model._docs import doc_params, train_param_docs
+from .._docs import doc_common, doc_params, param_docs
+from ..model._docs import TRAIN_PARAM_DOCS
 from ..model._trainer import TRAIN_DEFAULTS
 
 __all__ = ["fit"]
 
 
-@doc_params(train_params=train_param_docs(
-    "max_epochs", "lr", "lr_decoder", "accelerator", "devices", "strategy", "precision", "early_stopping",
-    "checkpoint_dir", "show_progress_bar",
+@doc_params(doc_common, train_params=param_docs(
+    TRAIN_PARAM_DOCS, "max_epochs", "lr", "lr_decoder", "accelerator", "devices", "strategy", "precision",
+    "early_stopping", "checkpoint_dir", "show_progress_bar",
 ))
 def fit(
     adatas: Sequence[AnnData] | Mapping[str, AnnData] | Any,
@@ -50,8 +51,7 @@ def fit(
     adatas
         Datasets with graphs from :func:`muse_gnn.pp.coexpression_graph`: a list, a dict ``{name: AnnData}``
         or a MuData.
-    graph_key
-        ``key_added`` of the graph construction.
+    {graph_key}
     n_latent, share, decoder, allow_disjoint, random_state
         Model options, see :class:`muse_gnn.MuseGNN`.
     {train_params}
