@@ -61,6 +61,22 @@ def test_fetch_archive_checksum_mismatch_leaves_nothing(tmp_path, empty_datasetd
     assert list((empty_datasetdir / "archives").iterdir()) == []  # neither the file nor a .part
 
 
+def test_offline_download_says_what_to_do(empty_datasetdir, monkeypatch):
+    """Without a network a loader names the file, where to place it and its checksum, and caches nothing."""
+    import urllib.error
+
+    def offline(url):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(_fetch, "_urlopen", offline)
+    archive = Archive("https://example.org/pkg-1.0-py3-none-any.whl", "a" * 64)
+    dest = empty_datasetdir / "archives" / archive.filename
+    with pytest.raises(ConnectionError, match="could not download") as info:
+        _fetch.fetch_archive(archive, "test")
+    assert str(dest) in str(info.value) and "a" * 64 in str(info.value) and "MUSE_GNN_DATASETDIR" in str(info.value)
+    assert list((empty_datasetdir / "archives").iterdir()) == []
+
+
 def test_cached_archive_with_wrong_checksum_is_an_error(tmp_path, empty_datasetdir):
     archive = _wheel(tmp_path / "pkg-1.0-py3-none-any.whl", {"pkg/data.txt": b"hello"})
     (empty_datasetdir / "archives").mkdir(parents=True)

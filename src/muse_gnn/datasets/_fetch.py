@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,16 @@ def _download(url: str, dest: Path, sha256: str, func: str) -> None:
     part = dest.with_name(dest.name + ".part")
     logger.warning("%s: downloading %s to %s", func, url, dest.parent)
     try:
-        with _urlopen(url) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out, _CHUNK)
+        try:
+            with _urlopen(url) as response, open(part, "wb") as out:
+                shutil.copyfileobj(response, out, _CHUNK)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+            reason = getattr(err, "reason", err)
+            raise ConnectionError(
+                f"{func}: could not download {url} ({reason}). Check the internet connection (or proxy), or "
+                f"fetch the file on another machine and place it at {dest} (SHA-256 {sha256}); "
+                "`mg.settings.datasetdir` (or the MUSE_GNN_DATASETDIR environment variable) sets the folder."
+            ) from err
         got = sha256sum(part)
         if got != sha256:
             raise ValueError(
