@@ -30,6 +30,19 @@ def _datasetdir_prefilled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
+def empty_datasetdir(tmp_path: Path):
+    """``mg.settings.datasetdir`` set, for one test, to an empty folder (nothing cached)."""
+    from muse_gnn._settings import settings
+
+    old = settings.datasetdir
+    settings.datasetdir = tmp_path / "cache"
+    try:
+        yield settings.datasetdir
+    finally:
+        settings.datasetdir = old
+
+
+@pytest.fixture()
 def datasetdir_prefilled(_datasetdir_prefilled: Path):
     """``mg.settings.datasetdir`` set, for one test, to a cache pre-filled (symlinks) from ../shared/data.
 

@@ -22,16 +22,6 @@ from muse_gnn.datasets import _annotations, _fetch, _loaders
 from muse_gnn.datasets._fetch import Archive
 
 
-@pytest.fixture()
-def empty_datasetdir(tmp_path):
-    old = settings.datasetdir
-    settings.datasetdir = tmp_path / "cache"
-    try:
-        yield settings.datasetdir
-    finally:
-        settings.datasetdir = old
-
-
 def _wheel(path: Path, members: dict[str, bytes]) -> Archive:
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in members.items():

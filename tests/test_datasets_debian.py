@@ -23,21 +23,10 @@ import pytest
 from anndata import AnnData
 
 import muse_gnn as mg
-from muse_gnn._settings import settings
 from muse_gnn.datasets import _annotations, _debian, _fetch, _loaders, _rdata
 from muse_gnn.datasets._fetch import Archive
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-@pytest.fixture()
-def empty_datasetdir(tmp_path):
-    old = settings.datasetdir
-    settings.datasetdir = tmp_path / "cache"
-    try:
-        yield settings.datasetdir
-    finally:
-        settings.datasetdir = old
 
 
 def _ar(members: list[tuple[str, bytes]]) -> bytes:
