@@ -214,9 +214,13 @@ class _Layout:
 
     genes: np.ndarray  # gene names
     pos: np.ndarray  # genes × datasets -> joint row, -1 where absent
-    present: np.ndarray  # pos >= 0
     both: np.ndarray  # genes measured in a dataset of each context
     ds_is_a: np.ndarray  # datasets of the first context
+
+    @property
+    def present(self) -> np.ndarray:
+        """Genes × datasets: whether the gene has a row in the dataset."""
+        return self.pos >= 0
 
 
 def _layout(joint: AnnData, X: np.ndarray, key: str, ctx_a: str, ctx_b: str, use_rep: str, func: str) -> _Layout:
@@ -260,7 +264,7 @@ def _layout(joint: AnnData, X: np.ndarray, key: str, ctx_a: str, ctx_b: str, use
             f"{func}: no gene is measured in a dataset of {ctx_a!r} and in one of {ctx_b!r}; the contexts "
             "share no genes."
         )
-    return _Layout(np.asarray(g_names), pos, present, both, ds_is_a)
+    return _Layout(np.asarray(g_names), pos, both, ds_is_a)
 
 
 def _test_pattern(
