@@ -7,7 +7,12 @@ measured in both conditions are ranked by:
 
 * ``mg.tl.context_shift(statistic="relative")`` (default) and ``statistic="shift"`` (the former ranking);
 * plain expression: |log2 fold change| of pseudo-bulk CPM (all cells of a condition summed);
-* co-expression strength change: mean CS-CORE ρ to the gene's 10 strongest partners, stimulated minus control.
+* co-expression strength change: mean CS-CORE ρ to the gene's 10 strongest partners, stimulated minus control;
+* embedding neighbourhood change: ``1 −`` Jaccard overlap of the gene's 20 nearest genes (cosine, among the genes
+  of all four datasets) between datasets of different conditions, divided by the same within a condition (plus
+  0.05), i.e. "does the gene change its partners?" asked of the embedding;
+* embedding-smoothed |log2 fold change|: the pseudo-bulk |log2 FC| averaged over the gene and its 10 nearest
+  genes in the mean gene embedding (``mg.metrics.gene_embedding_table``), i.e. fold changes of embedding modules.
 
 For GO BP "response to type I interferon" (GO:0034340) and "response to virus" (GO:0009615): AUROC of each
 ranking for the set's genes against the other genes, and the number of them among the top 50. Goal (issue): AUROC
@@ -56,6 +61,44 @@ def evaluate(scores: dict[str, pd.Series], genes: pd.Index, sets: dict[str, set]
                          "auroc": float(roc_auc_score(y[valid], s.to_numpy()[valid])),
                          "top50": int(top.isin(list(members)).sum())})
     return rows
+
+
+def neighbourhood_change(joint, cond: dict[str, str], k: int = 20) -> pd.Series:
+    """Between-condition over within-condition ``1 −`` Jaccard of each gene's ``k`` nearest genes per dataset."""
+    ds = joint.obs["dataset"].astype(str).to_numpy()
+    gene = joint.obs["gene"].astype(str).to_numpy()
+    X = joint.obsm["X_muse"] / np.linalg.norm(joint.obsm["X_muse"], axis=1, keepdims=True)
+    E = {d: pd.DataFrame(X[ds == d], index=gene[ds == d]) for d in cond}
+    anchors = sorted(set.intersection(*(set(e.index) for e in E.values())))
+    nbrs = {}
+    for d, e in E.items():
+        S = e.to_numpy() @ e.loc[anchors].to_numpy().T
+        S[np.equal.outer(e.index.to_numpy(), np.asarray(anchors))] = -np.inf  # not itself
+        top = np.argsort(-S, axis=1)[:, :k]
+        nbrs[d] = pd.Series([frozenset(r) for r in top], index=e.index)
+
+    def mean_distance(pairs: list[tuple[str, str]]) -> pd.Series:
+        parts = []
+        for a, b in pairs:
+            g = nbrs[a].index.intersection(nbrs[b].index)
+            parts.append(pd.Series([1 - len(x & y) / len(x | y) for x, y in zip(nbrs[a][g], nbrs[b][g])], index=g))
+        return pd.concat(parts, axis=1).mean(axis=1)
+
+    names = list(cond)
+    cross = [(a, b) for a in names for b in names if cond[a] == "control" and cond[b] == "stimulated"]
+    same = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if cond[a] == cond[b]]
+    return mean_distance(cross) / (mean_distance(same) + 0.05)
+
+
+def smoothed(values: pd.Series, joint, k: int = 10) -> pd.Series:
+    """``values`` averaged over each gene and its ``k`` nearest genes in the mean gene embedding."""
+    import muse_gnn as mg
+
+    tab = mg.metrics.gene_embedding_table(joint)
+    V = tab.to_numpy() / np.linalg.norm(tab.to_numpy(), axis=1, keepdims=True)
+    idx = np.argsort(-(V @ V.T), axis=1)[:, : k + 1]  # the gene itself first
+    v = values.reindex(tab.index).fillna(0.0).to_numpy()
+    return pd.Series(v[idx].mean(axis=1), index=tab.index)
 
 
 def main() -> None:
@@ -127,7 +170,9 @@ def main() -> None:
         scores = {"context_shift (relative, default)": rel["relative_shift"],
                   "context_shift (statistic='shift', former)": rel["shift"],
                   "|log2 fold change|, pseudo-bulk": lfc.abs(),
-                  "co-expression strength change": coexp}
+                  "co-expression strength change": coexp,
+                  "embedding neighbourhood change (20 nearest genes)": neighbourhood_change(joint, cond),
+                  "embedding-smoothed |log2 fold change| (10 nearest genes)": smoothed(lfc.abs(), joint)}
         for r in evaluate(scores, genes, sets):
             rows.append({"seed": seed, **r})
         per_seed.append({"seed": seed, "fit_s": time.perf_counter() - t1, "n_genes_both": len(genes)})

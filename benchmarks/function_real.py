@@ -8,8 +8,8 @@ Two collections (``/work/shared/data``; the script says so and stops when it is 
   FPKM/TPM/normalised values, SPARK-X gene selection for the spatial set).
 
 Graphs with the package defaults at ``--genes`` genes per graph (all genes where a dataset has fewer), once per
-graph rule in ``--rules`` (the first is the package default; every method runs on it, the others only MuSe-GNN,
-to choose the default). Methods, all scored on the same genes (those in the graphs of at least two datasets) and
+MuSe-GNN configuration in ``--variants`` (edge rule and options; every method runs on the first, the others run
+only MuSe-GNN, which is how the default edge rule was chosen). Methods, all scored on the same genes (those in the graphs of at least two datasets) and
 the same GO BP sets:
 
 * ``PCA (per dataset, concatenated)``: 32 PCs of each dataset's residual features, concatenated over datasets,
@@ -346,7 +346,7 @@ def main() -> None:
     quick = os.environ.get("QUICK", "0") not in ("", "0")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--collections", nargs="+", default=["immune", "multitissue"], choices=["immune", "multitissue"])
-    p.add_argument("--variants", nargs="+", default=["knn", "reference"],
+    p.add_argument("--variants", nargs="+", default=["reference", "knn"],
                    help="MuSe-GNN configurations: graph rule, then comma-separated options of coexpression_graph or "
                         "mg.tl.fit (e.g. 'knn,n_comps=256', 'knn,lambda_similarity=0.3'); the first is the default, "
                         "on whose graphs every method runs")
@@ -398,8 +398,10 @@ def main() -> None:
             part, summary = summarise(cname, res, args) if res.get("per_set") else ([], {})
             if final:
                 part += [f"Collection wall time: {time.perf_counter() - t0:.0f} s.", ""]
+            per_set = {m: [t.reset_index().to_dict(orient="list") for t in tabs]
+                       for m, tabs in res.get("per_set", {}).items()}  # per seed, for later paired comparisons
             payload["collections"][cname] = {"graphs": res.get("graphs"), "shared_genes": res.get("shared_genes"),
-                                             "complete": final, **summary}
+                                             "complete": final, **summary, "per_set": per_set}
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / f"{args.name}.md").write_text("\n".join(md + part + ["## Log", "", "```", *log, "```", ""]))
             (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=1, default=float))

@@ -28,6 +28,9 @@ if [[ "${QUICK:-0}" == "1" ]]; then
     run benchmarks/model_speed.py --datasets 6 --epochs 1
     run benchmarks/model_embed.py --seeds 0
     run benchmarks/quality.py --smoke
+    run benchmarks/graph_density.py
+    run benchmarks/function_real.py --collections immune --no-mlp
+    run benchmarks/context_shift.py
 else
     run benchmarks/simulate.py
     run benchmarks/cscore.py
@@ -42,4 +45,7 @@ else
     run benchmarks/graph_memory.py
     run benchmarks/full_training.py --max-epochs 5
     run benchmarks/reliability.py
+    run benchmarks/graph_density.py
+    run benchmarks/function_real.py --variants reference,n_comps=256 knn,n_comps=256 --variant-seeds 3 --no-mlp
+    run benchmarks/context_shift.py
 fi

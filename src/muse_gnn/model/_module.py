@@ -38,7 +38,8 @@ class NodeBatch:
 DENSE_PAIRS_PER_EDGE = 40
 """``attention="auto"`` evaluates a pass densely only when its graphs have at least one edge per this many gene pairs
 (density ≥ 2.5 %): measured on 2,000-gene PBMC graphs, one edge of message passing costs about as much CPU time as
-40 gene pairs of masked dense attention, so sparser graphs (such as the default kNN graphs) run faster sparse."""
+40 gene pairs of masked dense attention, so sparser graphs (such as kNN graphs, ``edge_rule="knn"``) run faster
+sparse."""
 
 
 class MuseModule(nn.Module):
