@@ -129,7 +129,8 @@ variance-stabilised, depth-corrected expression score rather than as a calibrate
 enough to rank variable genes and to correlate genes. For these datasets we also use `method="pearson"`: an edge
 where the Pearson correlation of two genes' residuals is significant (p < 0.005). CS-CORE's correction for
 Poisson measurement noise has no meaning on FPKM or TPM values, whose magnitude is arbitrary. The raw-count
-dataset keeps the reference CS-CORE edges.
+dataset keeps CS-CORE; with the default edge rule every significant pair is an edge in both cases, so a graph's
+density grows with its number of cells and how strongly its genes co-vary (the table below).
 
 The spatial dataset has spot coordinates in `obsm["spatial"]`, so its genes are selected by SPARK-X (spatially
 variable genes, `flavor="auto"` picks it) instead of residual variance.
@@ -237,8 +238,8 @@ mg.pl.embedding(joint, color=["dataset", "technology"], size=12, wspace=0.3)
 ''')
 
 md(r"""
-The datasets overlap over much of the map (shared programs such as translation or mitochondrial genes), while the
-PBMC, glioma and myoblast data each also occupy regions of their own: programs specific to that tissue or cell
+The datasets overlap over much of the map (shared programs such as translation or mitochondrial genes), while
+every dataset except the ST slide also occupies regions of its own: programs specific to that tissue or cell
 state. The Leiden modules:
 """)
 
@@ -291,11 +292,11 @@ enr.loc[enr["fdr"] < 0.05].groupby("module", observed=True).head(2)[
 md(r"""
 The bubble plot shows the two most significant terms of each module (FDR < 0.05) against every module: bubble
 size is the overlap, colour −log10 FDR. Read together with the module × dataset table above, several modules have
-a clear identity: module 0 (ribosomal protein genes, rows of the immune, glioma and ST data) is enriched for
-cytoplasmic translation, module 2 (mostly the 10x immune data) for the response to virus (interferon-stimulated
-genes), modules 10 and 6 (mostly PBMC) for B- and T-cell activation, module 13 (PBMC and myoblast rows) for cell
-killing, module 14 (mostly the oligodendroglioma) for carboxylic acid biosynthesis, and module 11, shared by all
-five datasets, for mitochondrial translation.
+a clear identity: a module of ribosomal protein genes (rows of the immune, glioma and ST data) is enriched for
+cytoplasmic translation, one made mostly of the 10x immune data's rows for the response to virus
+(interferon-stimulated genes), modules led by PBMC rows for B-cell activation, T-cell activation and cell killing,
+one mostly of oligodendroglioma rows for carboxylic acid biosynthesis, and one shared by the ST, myoblast and
+glioma data for mitochondrial translation.
 """)
 
 code(r'''
@@ -320,8 +321,9 @@ within.groupby(["query", "query_dataset"], sort=False).agg(
 ''')
 
 md(r"""
-Where myeloid cells are present, *FCER1G* sits with myeloid genes (*TYROBP*, *AIF1*, *LST1*, *FCN1* in PBMC;
-*LAPTM5*, *SRGN* in the microglia/macrophages of the glioma); *HMGB2* sits with proliferation genes (*NUSAP1*,
+Where myeloid cells are present, *FCER1G* sits with myeloid genes (*TYROBP*, *AIF1*, *LST1*, *IFI30* in PBMC;
+*LAPTM5*, *SELPLG*, *CD83* in the microglia/macrophages of the glioma; *LYZ*, *CXCL16* in the immune data);
+*HMGB2* sits with proliferation genes (*NUSAP1*,
 *ZWINT*, histones in myoblasts; *STMN1*, *PCNA* in PBMC).
 
 The nearest row in each *other* dataset (columns): when it is the query gene itself, the gene has kept its
@@ -334,9 +336,10 @@ across.pivot(index=["query", "query_dataset"], columns="dataset", values="gene")
 ''')
 
 md(r"""
-*FCER1G* of PBMC and of the immune data find each other, and *HMGB2* of myoblasts and PBMC find each other (the
-immune data's *HMGB2* also has PBMC's as its nearest row there). The
-rows of the ST dataset never find their counterpart: a 100 µm spot of a tumour section averages many cells of
+No gene finds itself as the nearest row of another dataset here, but some find genes of the same program: PBMC's
+*FCER1G* finds the myeloid gene *FPR1* in the immune data, and *HMGB2* of myoblasts and of PBMC find the
+proliferation genes *PCNA* and *MCM7* in each other. The rows of the ST dataset never find their counterpart
+either: a 100 µm spot of a tumour section averages many cells of
 several types, so these genes have other co-expression partners there, and the similarity loss, weighted by how
 much the neighbourhoods agree, does not pull them together.
 
