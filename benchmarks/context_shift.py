@@ -81,7 +81,8 @@ def neighbourhood_change(joint, cond: dict[str, str], k: int = 20) -> pd.Series:
         parts = []
         for a, b in pairs:
             g = nbrs[a].index.intersection(nbrs[b].index)
-            parts.append(pd.Series([1 - len(x & y) / len(x | y) for x, y in zip(nbrs[a][g], nbrs[b][g])], index=g))
+            parts.append(pd.Series([1 - len(x & y) / len(x | y) for x, y in zip(nbrs[a][g], nbrs[b][g], strict=True)],
+                                   index=g))
         return pd.concat(parts, axis=1).mean(axis=1)
 
     names = list(cond)
@@ -133,6 +134,7 @@ def main() -> None:
     for a in adatas.values():
         mg.pp.coexpression_graph(a, n_top_genes=args.genes, n_comps=args.n_comps)
     graph_s = time.perf_counter() - t0
+    rule = next(iter(adatas.values())).uns["muse"]["params"]["edge_rule"]
 
     # rankings that do not depend on the model
     def pseudo_bulk(c: str) -> pd.Series:
@@ -186,7 +188,8 @@ def main() -> None:
     command = ("QUICK=1 " if quick else "") + "python benchmarks/context_shift.py " + " ".join(sys.argv[1:])
     md = ["# Context shift between control and interferon-β stimulated PBMCs (Kang 2018)", "",
           f"Command: `{command}`  ", f"Machine: {machine()}  ",
-          f"Seeds {args.seeds}; {args.genes} genes per graph (default kNN rule), n_comps {args.n_comps}; MuSe-GNN "
+          f"Seeds {args.seeds}; {args.genes} genes per graph (default edge rule, {rule!r}), n_comps {args.n_comps}; "
+          f"MuSe-GNN "
           f"{args.max_epochs} epochs; graphs {graph_s:.0f} s.", "",
           "AUROC of each ranking for the set's genes among the genes in both conditions (mean ± sd over seeds; the "
           "expression and co-expression rankings do not depend on the seed), and the set's genes among the top 50.",
