@@ -140,8 +140,8 @@ little, while noisy genes wander. Dividing by the within-condition spread lifts 
 *TNFSF10*, *CXCL10* and *ISG15* are among the 15 most shifted genes above, and the relative shift reaches an AUROC
 of about 0.84 for "response to type I interferon" (about 0.67 for the broader "response to virus"). The plain
 fold change is still the better detector of *induced* genes, because interferon changes how much these genes are
-expressed more than whom they are co-expressed with. `benchmarks/context_shift.py` measures this over seeds at
-2,000 genes. The embedding answers a different question (which genes change partners), and the table keeps the
+expressed more than whom they are co-expressed with. `benchmarks/context_shift.py` measures this at 2,000
+genes. The embedding answers a different question (which genes change partners), and the table keeps the
 difference visible; for "which genes respond to the stimulus", use differential expression
 (`sc.tl.rank_genes_groups`).
 
