@@ -281,6 +281,11 @@ def test_knn_rule_is_a_sparse_subgraph_of_the_reference(one):
     assert 0 < a_knn.nnz < a_ref.nnz
     p = knn.uns["muse"]["params"]
     assert p["edge_rule"] == "knn" and p["n_neighbors"] == 5 and 0 < p["density"] < ref.uns["muse"]["params"]["density"]
+    # the default is the reference rule (chosen by benchmarks/function_real.py): same graph as asking for it
+    default = mg.pp.coexpression_graph(one, n_top_genes=120, method="pearson", copy=True)
+    assert default.uns["muse"]["params"]["edge_rule"] == "reference"
+    assert default.uns["muse"]["params"].get("n_neighbors") is None
+    assert (mg.pp.get_graph(default)[1] != a_ref).nnz == 0
     with pytest.raises(ValueError, match="edge_rule"):
         mg.pp.coexpression_graph(one, edge_rule="fdr")
     with pytest.raises(ValueError, match="n_neighbors"):
