@@ -65,9 +65,11 @@ def evaluate(scores: dict[str, pd.Series], genes: pd.Index, sets: dict[str, set]
 
 def neighbourhood_change(joint, cond: dict[str, str], k: int = 20) -> pd.Series:
     """Between-condition over within-condition ``1 −`` Jaccard of each gene's ``k`` nearest genes per dataset."""
+    from muse_gnn._joint import unit_rows
+
     ds = joint.obs["dataset"].astype(str).to_numpy()
     gene = joint.obs["gene"].astype(str).to_numpy()
-    X = joint.obsm["X_muse"] / np.linalg.norm(joint.obsm["X_muse"], axis=1, keepdims=True)
+    X = unit_rows(joint.obsm["X_muse"])
     E = {d: pd.DataFrame(X[ds == d], index=gene[ds == d]) for d in cond}
     anchors = sorted(set.intersection(*(set(e.index) for e in E.values())))
     nbrs = {}
@@ -94,9 +96,10 @@ def neighbourhood_change(joint, cond: dict[str, str], k: int = 20) -> pd.Series:
 def smoothed(values: pd.Series, joint, k: int = 10) -> pd.Series:
     """``values`` averaged over each gene and its ``k`` nearest genes in the mean gene embedding."""
     import muse_gnn as mg
+    from muse_gnn._joint import unit_rows
 
     tab = mg.metrics.gene_embedding_table(joint)
-    V = tab.to_numpy() / np.linalg.norm(tab.to_numpy(), axis=1, keepdims=True)
+    V = unit_rows(tab.to_numpy())
     idx = np.argsort(-(V @ V.T), axis=1)[:, : k + 1]  # the gene itself first
     v = values.reindex(tab.index).fillna(0.0).to_numpy()
     return pd.Series(v[idx].mean(axis=1), index=tab.index)
@@ -189,8 +192,7 @@ def main() -> None:
     md = ["# Context shift between control and interferon-β stimulated PBMCs (Kang 2018)", "",
           f"Command: `{command}`  ", f"Machine: {machine()}  ",
           f"Seeds {args.seeds}; {args.genes} genes per graph (default edge rule, {rule!r}), n_comps {args.n_comps}; "
-          f"MuSe-GNN "
-          f"{args.max_epochs} epochs; graphs {graph_s:.0f} s.", "",
+          f"MuSe-GNN {args.max_epochs} epochs; graphs {graph_s:.0f} s.", "",
           "AUROC of each ranking for the set's genes among the genes in both conditions (mean ± sd over seeds; the "
           "expression and co-expression rankings do not depend on the seed), and the set's genes among the top 50.",
           "", "| ranking | GO BP set | genes ranked | in set | AUROC | top 50 |", "|---|---|---|---|---|---|"]

@@ -9,8 +9,8 @@ Two collections (``/work/shared/data``; the script says so and stops when it is 
 
 Graphs with the package defaults at ``--genes`` genes per graph (all genes where a dataset has fewer), once per
 MuSe-GNN configuration in ``--variants`` (edge rule and options; every method runs on the first, the others run
-only MuSe-GNN, which is how the default edge rule was chosen). Methods, all scored on the same genes (those in the graphs of at least two datasets) and
-the same GO BP sets:
+only MuSe-GNN, which is how the default edge rule was chosen). Methods, all scored on the same genes (those in
+the graphs of at least two datasets) and the same GO BP sets:
 
 * ``PCA (per dataset, concatenated)``: 32 PCs of each dataset's residual features, concatenated over datasets,
   zeros where a gene is absent (averaging PCs of different datasets would mix unrelated axes);
