@@ -342,6 +342,41 @@ def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tupl
     return md, summary
 
 
+def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any]) -> None:
+    """Pool earlier runs (same collection, graphs and sets; different seeds) into one table under ``args.name``."""
+    from _common import RESULTS
+
+    runs = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]
+    args.variants = runs[0]["args"]["variants"]
+    args.seeds = sorted({s for r in runs for s in r["args"]["seeds"]})
+    md[3:] = [f"Pooled runs: {', '.join(args.merge)} (their commands: "
+              + "; ".join(f"`{r['command']}`" for r in runs) + f"). Seeds {args.seeds}; {args.n_boot} bootstrap "
+              "resamples.", ""]
+    for cname in dict.fromkeys(c for r in runs for c in r["collections"]):
+        parts = [r["collections"][cname] for r in runs if cname in r.get("collections", {})]
+        first = [next(iter(part["graphs"].values())) for part in parts]  # the graphs every method ran on
+        if any(f != first[0] for f in first[1:]):
+            raise SystemExit(f"{cname}: the runs were made on different graphs; they cannot be pooled")
+        res: dict[str, Any] = {"graphs": {}, "shared_genes": {}, "per_set": {}, "train_s": {}}
+        for part in parts:  # a method in several runs pools their seeds
+            res["graphs"].update(part["graphs"])
+            res["shared_genes"].update(part["shared_genes"])
+            for m, tabs in part["per_set"].items():
+                res["per_set"].setdefault(m, []).extend(pd.DataFrame(t).set_index("set") for t in tabs)
+            for m, v in part.get("train_s", {}).items():
+                res["train_s"].setdefault(m, []).extend(v)
+        part_md, summary = summarise(cname, res, args)
+        md.extend(part_md)
+        payload["collections"][cname] = {"graphs": res["graphs"], "shared_genes": res["shared_genes"],
+                                         "complete": all(p["complete"] for p in parts), **summary,
+                                         "per_set": {m: [t.reset_index().to_dict(orient="list") for t in tabs]
+                                                     for m, tabs in res["per_set"].items()},
+                                         "train_s": res["train_s"]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.md").write_text("\n".join(md))
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=1, default=float))
+
+
 def main() -> None:
     quick = os.environ.get("QUICK", "0") not in ("", "0")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -364,6 +399,10 @@ def main() -> None:
     p.add_argument("--ablation-seeds", type=int, default=3, help="seeds of the ablation without cross-dataset terms")
     p.add_argument("--no-mlp", action="store_true", help="skip the decoder='mlp' variant")
     p.add_argument("--name", default="function_real_quick" if quick else "function_real")
+    p.add_argument("--merge", nargs="+", metavar="RESULT",
+                   help="train nothing: pool the per-set scores of earlier runs on the same graphs (result names in "
+                        "benchmarks/results: other seeds, other MuSe-GNN variants) and write their joint table, "
+                        "paired against the first run's default variant, under --name")
     args = p.parse_args()
     if not (DATA / "expression").is_dir():
         print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
@@ -389,6 +428,9 @@ def main() -> None:
           f"{args.variant_seeds} seed(s), scored on the same genes).", ""]
     payload: dict[str, Any] = {"command": command, "args": vars(args), "collections": {}}
     log: list[str] = []
+    if args.merge:
+        merge_runs(args, md, payload)
+        return
     for cname in args.collections:
         coll = immune_collection() if cname == "immune" else multitissue_collection()
         t0 = time.perf_counter()
@@ -401,7 +443,8 @@ def main() -> None:
             per_set = {m: [t.reset_index().to_dict(orient="list") for t in tabs]
                        for m, tabs in res.get("per_set", {}).items()}  # per seed, for later paired comparisons
             payload["collections"][cname] = {"graphs": res.get("graphs"), "shared_genes": res.get("shared_genes"),
-                                             "complete": final, **summary, "per_set": per_set}
+                                             "complete": final, **summary, "per_set": per_set,
+                                             "train_s": res.get("train_s", {})}
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / f"{args.name}.md").write_text("\n".join(md + part + ["## Log", "", "```", *log, "```", ""]))
             (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=1, default=float))
