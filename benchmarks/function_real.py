@@ -337,8 +337,9 @@ def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tupl
                f"{', '.join(goal)}: **{sig}**.", ""]
         summary[metric] = {"table": bt.reset_index().to_dict(orient="records"), "above_all": above,
                            "significant_vs_goal": sig, "seed_sd": seeds_sd}
-    md += ["Training/embedding time per seed (s, wall, niced on a shared 2-core machine): " + ", ".join(
-        f"{m} {np.median(v):.0f}" for m, v in res["train_s"].items()) + ".", ""]
+    if res["train_s"]:  # runs pooled by --merge from results written before the times were kept have none
+        md += ["Training/embedding time per seed (s, wall, niced on a shared 2-core machine): " + ", ".join(
+            f"{m} {np.median(v):.0f}" for m, v in res["train_s"].items()) + ".", ""]
     return md, summary
 
 
@@ -354,7 +355,8 @@ def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any])
               "resamples.", ""]
     for cname in dict.fromkeys(c for r in runs for c in r["collections"]):
         parts = [r["collections"][cname] for r in runs if cname in r.get("collections", {})]
-        first = [next(iter(part["graphs"].values())) for part in parts]  # the graphs every method ran on
+        first = [{n: {k: v for k, v in d.items() if k != "graph_s"} for n, d in next(iter(part["graphs"].values())).items()}
+                 for part in parts]  # the graphs every method ran on (their build time aside)
         if any(f != first[0] for f in first[1:]):
             raise SystemExit(f"{cname}: the runs were made on different graphs; they cannot be pooled")
         res: dict[str, Any] = {"graphs": {}, "shared_genes": {}, "per_set": {}, "train_s": {}}
