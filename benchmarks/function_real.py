@@ -307,7 +307,7 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
 
 
 def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
-    ref = f"{MUSE} [{args.variants[0]}]"
+    ref = args.reference or f"{MUSE} [{args.variants[0]}]"
     md = [f"## {cname}", "", "Graphs (per variant): cells, genes, edges, density (share of gene pairs linked).", "",
           "| variant | dataset | cells | graph | genes | edges | density |", "|---|---|---|---|---|---|---|"]
     for rule, desc in res["graphs"].items():
@@ -360,13 +360,24 @@ def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any])
         if any(f != first[0] for f in first[1:]):
             raise SystemExit(f"{cname}: the runs were made on different graphs; they cannot be pooled")
         res: dict[str, Any] = {"graphs": {}, "shared_genes": {}, "per_set": {}, "train_s": {}}
-        for part in parts:  # a method in several runs pools their seeds
+        seen: set[tuple[str, int]] = set()
+        for run, part in zip([r for r in runs if cname in r["collections"]], parts, strict=True):
             res["graphs"].update(part["graphs"])
             res["shared_genes"].update(part["shared_genes"])
             for m, tabs in part["per_set"].items():
-                res["per_set"].setdefault(m, []).extend(pd.DataFrame(t).set_index("set") for t in tabs)
-            for m, v in part.get("train_s", {}).items():
-                res["train_s"].setdefault(m, []).extend(v)
+                # a method's i-th score is of the run's i-th seed (every method runs on a prefix of the seeds);
+                # a method in several runs pools their seeds, and a seed scored twice counts once
+                times = part.get("train_s", {}).get(m, [])
+                for i, t in enumerate(tabs):
+                    if (m, run["args"]["seeds"][i]) in seen:
+                        continue
+                    seen.add((m, run["args"]["seeds"][i]))
+                    res["per_set"].setdefault(m, []).append(pd.DataFrame(t).set_index("set"))
+                    if i < len(times):
+                        res["train_s"].setdefault(m, []).append(times[i])
+        if args.reference and args.reference not in res["per_set"]:
+            raise SystemExit(f"--reference {args.reference!r} is not among the methods of {cname}: "
+                             + "; ".join(res["per_set"]))
         part_md, summary = summarise(cname, res, args)
         md.extend(part_md)
         payload["collections"][cname] = {"graphs": res["graphs"], "shared_genes": res["shared_genes"],
@@ -405,7 +416,12 @@ def main() -> None:
                    help="train nothing: pool the per-set scores of earlier runs on the same graphs (result names in "
                         "benchmarks/results: other seeds, other MuSe-GNN variants) and write their joint table, "
                         "paired against the first run's default variant, under --name")
+    p.add_argument("--reference", metavar="METHOD",
+                   help="with --merge: the method (as the tables name it) that the paired differences are against; "
+                        "default MuSe-GNN on the first run's default variant")
     args = p.parse_args()
+    if args.reference and not args.merge:
+        p.error("--reference is for pooled tables (--merge)")
     if not (DATA / "expression").is_dir():
         print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
         return
