@@ -57,7 +57,7 @@ class TrainConfig:
     max_epochs: int = 300
     lr: float = 1e-3
     lr_decoder: float | None = None
-    lambda_similarity: float = 1.0
+    lambda_similarity: float = 3.0
     lambda_contrast: float = 0.01
     temperature: float = 0.07
     n_contrast: int = 100
