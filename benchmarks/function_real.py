@@ -344,7 +344,7 @@ def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tupl
 
 
 def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any]) -> None:
-    """Pool earlier runs (same collection, graphs and sets; different seeds) into one table under ``args.name``."""
+    """Pool earlier runs on the same graphs and sets (other seeds, other variants) into one table under ``args.name``."""
     from _common import RESULTS
 
     runs = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]

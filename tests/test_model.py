@@ -339,6 +339,7 @@ def test_train_config_holds_the_defaults():
 
     cfg = TrainConfig()
     assert cfg.lr_decoder == pytest.approx(10 * cfg.lr)  # one rule: None -> 10 x lr
+    assert cfg.lambda_similarity == 3.0  # chosen by benchmarks/function_real.py (the paper's weight is 1)
     assert TrainConfig(lr=0.5).lr_decoder == pytest.approx(5.0)
     with pytest.raises(ValueError, match="learning rates"):
         TrainConfig(lr_decoder=0.0)
@@ -385,3 +386,17 @@ def test_module_reset_parameters_reinitialises_every_layer():
     weights = {name: p for name, p in module.named_parameters() if p.dim() >= 2}
     assert weights and all(bool(p.abs().sum() > 0) for p in weights.values()), [
         n for n, p in weights.items() if not p.abs().sum() > 0]
+
+
+def test_default_loss_weights_the_similarity_term(small_collection):
+    """The recorded loss is reconstruction + lambda_similarity x similarity + lambda_contrast x contrastive."""
+    model = mg.MuseGNN(small_collection, random_state=0)
+    model.train(max_epochs=2, show_progress_bar=False)
+    h = model.history
+    assert (h["similarity"] != 0).all()
+    np.testing.assert_allclose(h["loss"], h["reconstruction"] + 3.0 * h["similarity"] + 0.01 * h["contrastive"],
+                               rtol=1e-6)
+    other = mg.MuseGNN(small_collection, random_state=0)
+    other.train(max_epochs=2, lambda_similarity=1.0, show_progress_bar=False)
+    np.testing.assert_allclose(other.history["loss"], other.history["reconstruction"] + other.history["similarity"]
+                               + 0.01 * other.history["contrastive"], rtol=1e-6)
