@@ -114,10 +114,9 @@ def main() -> None:
     p.add_argument("--max-epochs", type=int, default=40 if quick else 300)
     p.add_argument("--name", default="context_shift_quick" if quick else "context_shift")
     args = p.parse_args()
-    from function_real import DATA, immune_collection
+    from function_real import DATA, immune_collection, real_data_missing
 
-    if not (DATA / "expression").is_dir():
-        print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
+    if real_data_missing():
         return
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)

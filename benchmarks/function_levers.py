@@ -60,8 +60,7 @@ def main() -> None:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    if not (fr.DATA / "expression").is_dir():
-        print(f"{fr.DATA} not found: nothing to benchmark (the real data live next to the repository).")
+    if fr.real_data_missing():
         return
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)

@@ -54,6 +54,15 @@ import pandas as pd  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def real_data_missing() -> bool:
+    """True, after saying so, when the real data are not next to the repository (the real-data scripts stop)."""
+    if (DATA / "expression").is_dir():
+        return False
+    print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
+    return True
+
 MYELOID = {"CD14 Mono", "CD16 Mono", "DC"}
 LYMPHOID = {"CD4 Naive T", "CD4 Memory T", "CD8 T", "T activated", "NK", "B", "B Activated"}
 MULTITISSUE = {
@@ -422,8 +431,7 @@ def main() -> None:
     args = p.parse_args()
     if args.reference and not args.merge:
         p.error("--reference is for pooled tables (--merge)")
-    if not (DATA / "expression").is_dir():
-        print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
+    if real_data_missing():
         return
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)

@@ -43,10 +43,9 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1 if quick else 2, help="cell samples per size")
     p.add_argument("--name", default="graph_density_quick" if quick else "graph_density")
     args = p.parse_args()
-    from function_real import DATA, _read, parse_variant
+    from function_real import _read, parse_variant, real_data_missing
 
-    if not (DATA / "expression").is_dir():
-        print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
+    if real_data_missing():
         return
     warnings.filterwarnings("ignore", category=UserWarning)
     import muse_gnn as mg
