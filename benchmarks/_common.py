@@ -19,6 +19,21 @@ import muse_gnn as mg
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def parse_option(item: str) -> tuple[str, Any]:
+    """``"lambda_similarity=1"`` -> ``("lambda_similarity", 1)``: integers and floats parsed, ``None`` for "None",
+    other values kept as strings (command-line options of the scripts, passed on to ``mg.tl.fit`` or
+    ``coexpression_graph``)."""
+    if "=" not in item:
+        raise ValueError(f"option {item!r} is not KEY=VALUE.")
+    k, v = item.split("=", 1)
+    for cast in (int, float):
+        try:
+            return k, cast(v)
+        except ValueError:
+            continue
+    return k, None if v == "None" else v
+
+
 def machine() -> dict[str, Any]:
     import os
 

@@ -118,21 +118,15 @@ def multitissue_collection() -> dict[str, tuple[ad.AnnData, str]]:
 def parse_variant(spec: str) -> dict[str, Any]:
     """``"knn,n_comps=256"`` -> ``{"edge_rule": "knn", "n_comps": 256}`` (options of ``coexpression_graph`` or
     ``mg.tl.fit``; integers and floats parsed)."""
-    parts = [p for p in spec.split(",") if p]
+    from _common import parse_option
+
     out: dict[str, Any] = {}
-    for p in parts:
+    for p in (p for p in spec.split(",") if p):
         if "=" not in p:
             out["edge_rule"] = p
-            continue
-        k, v = p.split("=", 1)
-        for cast in (int, float):
-            try:
-                out[k] = cast(v)
-                break
-            except ValueError:
-                continue
         else:
-            out[k] = None if v == "None" else v
+            k, v = parse_option(p)
+            out[k] = v
     return out
 
 

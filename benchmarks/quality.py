@@ -123,8 +123,12 @@ def _run_method(f, adatas: dict[str, ad.AnnData], seed: int) -> tuple[ad.AnnData
 
 
 # ------------------------------------------------------------------------------------------- simulated
-def simulated_collections(seed: int, *, smoke: bool = False) -> dict[str, dict[str, ad.AnnData]]:
-    """The simulated collections of one seed, graphs built (see the module docstring)."""
+SIMULATED = ("heart", "lung", "liver", "multimodal", "cross-species")
+
+
+def simulated_collections(seed: int, *, smoke: bool = False,
+                          only: tuple[str, ...] = SIMULATED) -> dict[str, dict[str, ad.AnnData]]:
+    """The simulated collections of one seed (those in ``only``), graphs built (see the module docstring)."""
     import muse_gnn as mg
 
     n_genes, n_top, cells = (300, 150, (150, 250)) if smoke else (600, 300, (300, 600))
@@ -149,6 +153,7 @@ def simulated_collections(seed: int, *, smoke: bool = False) -> dict[str, dict[s
         if a.uns["species"] == "mouse":
             mg.pp.map_orthologs(a, table)  # before the graph: genes are matched by (human) symbol
     out["cross-species"] = cross
+    out = {k: v for k, v in out.items() if k in only}
     for name, adatas in out.items():
         mg.pp.coexpression_graphs(adatas, n_top_genes=n_top, method="cscore", show_progress_bar=False)
     return out
@@ -185,7 +190,7 @@ def run_simulated(args: argparse.Namespace, meths: dict, info: dict, command: st
     collections_info: dict[str, Any] = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        colls = simulated_collections(seed, smoke=args.smoke)
+        colls = simulated_collections(seed, smoke=args.smoke, only=tuple(args.collections))
         graph_s[seed] = time.perf_counter() - t0
         print(f"[simulated seed {seed}] collections and graphs in {graph_s[seed]:.1f} s", flush=True)
         for cname, adatas in colls.items():
@@ -217,7 +222,8 @@ def run_simulated(args: argparse.Namespace, meths: dict, info: dict, command: st
     md = ["# Quality on simulated collections: MuSe-GNN vs baselines", "",
           f"Command: `{command}`  ", f"Machine: {info}  ",
           f"Seeds {args.seeds}; MuSe-GNN {args.max_epochs} epochs (ablation the same), GAE/VGAE {args.gae_epochs} "
-          f"epochs, Gene2vec {args.gene2vec_epochs} passes; torch/BLAS threads {args.threads}.", "",
+          f"epochs, Gene2vec {args.gene2vec_epochs} passes; torch/BLAS threads {args.threads}; MuSe-GNN options "
+          f"beyond the defaults: {args.muse_options or 'none'}.", "",
           "Collections (per seed; datasets × 600 genes, 300–600 cells, CS-CORE graphs on 300 genes; spatial sets: "
           "SPARK-X selection; mouse sets mapped to human symbols through the ortholog table before graph "
           "building):", ""]
@@ -253,7 +259,7 @@ def run_simulated(args: argparse.Namespace, meths: dict, info: dict, command: st
            + ", ".join(f"seed {s}: {v:.1f} s" for s, v in graph_s.items()) + ".  ",
            f"Whole simulated part: {time.perf_counter() - wall0:.0f} s wall, {time.process_time() - cpu0:.0f} s CPU "
            "(process time; the run was niced on a shared machine, so wall time depends on the other load)."]
-    _write(results_dir, "quality_simulated",
+    _write(results_dir, "quality_simulated" + args.suffix,
            {"command": command, "machine": info, "args": vars(args), "collections": collections_info,
             "graph_s": graph_s, "rows": rows, "average_rank": ranks.to_dict(), "best_average_rank": best_rank,
             "best_planted_ari": best_ari}, "\n".join(md) + "\n")
@@ -317,14 +323,16 @@ def run_real(args: argparse.Namespace, meths: dict, info: dict, command: str, re
     runs: list[tuple[str, Any]] = list(meths.items())
     if args.real_variants and MUSE in meths:
         # attempts at closing the GO gap: the reference dense decoder, and MuSe-GNN's own gene vectors
-        runs.append((MUSE_MLP, lambda a, s: muse_joint(a, seed=s, max_epochs=args.max_epochs, decoder="mlp")))
+        runs.append((MUSE_MLP, lambda a, s: muse_joint(a, seed=s, max_epochs=args.max_epochs,
+                                                               **{**args.muse_options, "decoder": "mlp"})))
     variant_rows: list[dict[str, Any]] = []
     for seed in args.real_seeds:
         for mname, f in runs:
             model = None
             if mname == MUSE and args.real_variants:
                 t0, c0 = time.perf_counter(), time.process_time()
-                joint, model = muse_joint(adatas, seed=seed, max_epochs=args.max_epochs, return_model=True)
+                joint, model = muse_joint(adatas, seed=seed, max_epochs=args.max_epochs, return_model=True,
+                                          **args.muse_options)
                 el, cpu = time.perf_counter() - t0, time.process_time() - c0
             else:
                 joint, el, cpu = _run_method(f, adatas, seed)
@@ -404,7 +412,7 @@ def run_real(args: argparse.Namespace, meths: dict, info: dict, command: str, re
            _mean_sd_table(df, ["method"], ["train_cpu_s", "train_s", "eval_s"], order), "",
            f"Whole real-data part: {time.perf_counter() - wall0:.0f} s wall, {time.process_time() - cpu0:.0f} s CPU "
            "(process time; niced on a shared machine)."]
-    _write(results_dir, "quality_real",
+    _write(results_dir, "quality_real" + args.suffix,
            {"command": command, "machine": info, "args": vars(args), "datasets": desc, "graph_s": graph_s,
             "n_shared_genes": int(len(shared)), "n_shared_in_go": n_in_go, "rows": rows,
             "average_rank": ranks.to_dict()}, "\n".join(md) + "\n")
@@ -425,12 +433,20 @@ def main() -> None:
     p.add_argument("--no-real-variants", dest="real_variants", action="store_false",
                    help="skip the MuSe-GNN variants tried on the real data (MLP decoder, gene_embedding vectors)")
     p.add_argument("--methods", nargs="+", default=None, help="display names to run (default all)")
+    p.add_argument("--muse-options", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="mg.tl.fit options of every full MuSe-GNN fit, e.g. lambda_similarity=1")
+    p.add_argument("--collections", nargs="+", choices=SIMULATED, default=list(SIMULATED),
+                   help="simulated collections to run (default all)")
+    p.add_argument("--suffix", default="", help="appended to the result names (quality_simulated<suffix>)")
     p.add_argument("--threads", type=int, default=1, help="torch / BLAS threads")
     p.add_argument("--smoke", action="store_true",
                    help="tiny configuration (1 seed, few epochs, small collections, 20 GO sets), results written to "
                         "a temporary folder")
     p.add_argument("--results-dir", type=Path, default=None)
     args = p.parse_args()
+    from _common import parse_option
+
+    args.muse_options = dict(parse_option(o) for o in args.muse_options)
     if args.smoke:
         args.seeds, args.real_seeds = args.seeds[:1], args.real_seeds[:1]
         args.max_epochs, args.gae_epochs, args.gene2vec_epochs = 5, 5, 2
@@ -454,7 +470,7 @@ def main() -> None:
             args.results_dir = RESULTS
     info = machine()
     meths = methods(max_epochs=args.max_epochs, gae_epochs=args.gae_epochs, gene2vec_epochs=args.gene2vec_epochs,
-                    only=args.methods)
+                    only=args.methods, muse_options=args.muse_options)
     t0 = time.perf_counter()
     if "simulated" in args.part:
         run_simulated(args, meths, info, command, args.results_dir)

@@ -54,6 +54,7 @@ def methods(
     gae_epochs: int = 200,
     gene2vec_epochs: int = 50,
     only: list[str] | None = None,
+    muse_options: Mapping[str, object] | None = None,
 ) -> dict[str, Callable[[Mapping[str, ad.AnnData], int], ad.AnnData]]:
     """``{display name: f(adatas, seed)}`` for every method, baselines first, MuSe-GNN last.
 
@@ -67,6 +68,9 @@ def methods(
         Passes over the edge pairs of the skip-gram baseline.
     only
         Keep only these display names.
+    muse_options
+        Further ``mg.tl.fit`` options of the full MuSe-GNN model (not of its ablation, which fixes the
+        cross-dataset weights to 0), e.g. ``{"lambda_similarity": 1}``.
     """
     table: dict[str, Method] = {
         "PCA": pca_joint,
@@ -74,7 +78,7 @@ def methods(
         "GAE": partial(gae_joint, epochs=gae_epochs),
         "VGAE": partial(vgae_joint, epochs=gae_epochs),
         ABLATION: partial(muse_ablation_joint, max_epochs=max_epochs),
-        MUSE: partial(muse_joint, max_epochs=max_epochs),
+        MUSE: partial(muse_joint, max_epochs=max_epochs, **dict(muse_options or {})),
     }
     if only is not None:
         unknown = set(only) - set(table)
