@@ -302,10 +302,11 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
                     record(f"{m} [{spec}]", seed, lambda s, f=f: mean_vectors(f(adatas, s), genes))
             if seed in args.seeds[: args.ablation_seeds]:
                 record(f"{ABLATION} [{spec}]", seed, lambda s: mean_vectors(muse_joint(
-                    adatas, seed=s, max_epochs=args.max_epochs, lambda_similarity=0.0, lambda_contrast=0.0), genes))
+                    adatas, seed=s, max_epochs=args.max_epochs,
+                    **{**fopts, "lambda_similarity": 0.0, "lambda_contrast": 0.0}), genes))
             if not args.no_mlp and seed in args.seeds[: args.variant_seeds]:
                 record(f"{MLP} [{spec}]", seed, lambda s: mean_vectors(
-                    muse_joint(adatas, seed=s, max_epochs=args.max_epochs, decoder="mlp"), genes))
+                    muse_joint(adatas, seed=s, max_epochs=args.max_epochs, **{**fopts, "decoder": "mlp"}), genes))
     return res
 
 
