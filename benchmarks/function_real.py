@@ -9,7 +9,9 @@ Two collections (``/work/shared/data``; the script says so and stops when it is 
 
 Graphs with the package defaults at ``--genes`` genes per graph (all genes where a dataset has fewer), once per
 MuSe-GNN configuration in ``--variants`` (edge rule and options; every method runs on the first, the others run
-only MuSe-GNN, which is how the default edge rule was chosen). Methods, all scored on the same genes (those in
+only MuSe-GNN, which is how the default edge rule was chosen). A variant may also set ``negatives=uniform``, a lever
+of this benchmark only: the edge decoder's negatives drawn as uniform pairs of the graph (the package's rule before
+2026-12-03) instead of true non-edges. Methods, all scored on the same genes (those in
 the graphs of at least two datasets) and the same GO BP sets:
 
 * ``PCA (per dataset, concatenated)``: 32 PCs of each dataset's residual features, concatenated over datasets,
@@ -240,6 +242,7 @@ def bootstrap(per_set: dict[str, pd.Series], ref: str, n_boot: int, seed: int = 
 GRAPH_KEYS = {"edge_rule", "n_neighbors", "pvalue", "fdr", "n_comps"}
 
 
+
 def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, log: list[str],
                    res: dict[str, Any], flush: Any) -> dict[str, Any]:
     """Every method on the default graphs, MuSe-GNN on the variants; ``res`` filled in as results come."""
@@ -288,11 +291,13 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
                                                     **fopts)
                 return mean_vectors(joint, genes)
 
-            record(f"{MUSE} [{spec}]", seed, fit)
+            if vi > 0 or seed in args.seeds[: args.default_seeds]:
+                record(f"{MUSE} [{spec}]", seed, fit)
             if vi > 0:
                 continue
-            record(f"{AGREE} [{spec}]", seed, lambda s: (lambda ge: pd.DataFrame(
-                ge.obsm["X_muse"], index=ge.obs_names.astype(str)))(holder["model"].gene_embedding()))
+            if "model" in holder:
+                record(f"{AGREE} [{spec}]", seed, lambda s: (lambda ge: pd.DataFrame(
+                    ge.obsm["X_muse"], index=ge.obs_names.astype(str)))(holder["model"].gene_embedding()))
             if seed == seeds[0]:
                 rhos = {n: coexpression(adatas[n], coll[n][1]) for n in adatas}
             record(AGG, seed, lambda s: aggregated_coexpression(rhos, genes, s))
@@ -312,6 +317,8 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
 
 def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
     ref = args.reference or f"{MUSE} [{args.variants[0]}]"
+    if ref not in res["per_set"] and not args.reference:  # the default variant was not trained (--default-seeds 0)
+        ref = next(m for m in res["per_set"] if m.startswith(f"{MUSE} ["))
     md = [f"## {cname}", "", "Graphs (per variant): cells, genes, edges, density (share of gene pairs linked).", "",
           "| variant | dataset | cells | graph | genes | edges | density |", "|---|---|---|---|---|---|---|"]
     for rule, desc in res["graphs"].items():
@@ -414,6 +421,9 @@ def main() -> None:
                    help="seeds of the trained baselines (Gene2vec, GAE, VGAE); PCA and aggregated co-expression run "
                         "on every seed")
     p.add_argument("--ablation-seeds", type=int, default=3, help="seeds of the ablation without cross-dataset terms")
+    p.add_argument("--default-seeds", type=int, default=None,
+                   help="seeds of MuSe-GNN (and its gene_embedding() vectors) on the default variant; default every "
+                        "seed (fewer when other runs, pooled with --merge, already hold them)")
     p.add_argument("--no-mlp", action="store_true", help="skip the decoder='mlp' variant")
     p.add_argument("--name", default="function_real_quick" if quick else "function_real")
     p.add_argument("--merge", nargs="+", metavar="RESULT",
