@@ -240,6 +240,18 @@ def bootstrap(per_set: dict[str, pd.Series], ref: str, n_boot: int, seed: int = 
 
 # ------------------------------------------------------------------------------------------- main
 GRAPH_KEYS = {"edge_rule", "n_neighbors", "pvalue", "fdr", "n_comps"}
+TRAINED_BASELINES = ("Gene2vec", "GAE", "VGAE")
+
+
+def baseline_name(method: str) -> str:
+    """``"GAE [reference,n_comps=256,lambda_similarity=3]"`` -> ``"GAE [reference,n_comps=256]"``: a trained
+    baseline is named by its graphs only (MuSe-GNN's training options in the variant do not touch it), so that
+    runs whose default variants differ only in those options pool their baseline seeds; other names unchanged."""
+    name, _, rest = method.partition(" [")
+    if name not in TRAINED_BASELINES or not rest.endswith("]"):
+        return method
+    keep = [p for p in rest[:-1].split(",") if p and ("=" not in p or p.split("=", 1)[0] in GRAPH_KEYS)]
+    return f"{name} [{','.join(keep)}]"
 
 
 
@@ -251,7 +263,7 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
 
     res.update({"graphs": {}, "per_set": {}, "train_s": {}, "shared_genes": {}})
     base = methods(max_epochs=args.max_epochs, gae_epochs=args.gae_epochs, gene2vec_epochs=args.gene2vec_epochs,
-                   only=["Gene2vec", "GAE", "VGAE"])
+                   only=list(TRAINED_BASELINES))
     genes_ref = None
 
     def record(key: str, seed: int, f: Any) -> None:
@@ -304,7 +316,7 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
             record(PCA_CAT, seed, lambda s: pca_concatenated(adatas, genes, s))
             if seed in args.seeds[: args.baseline_seeds]:
                 for m, f in base.items():
-                    record(f"{m} [{spec}]", seed, lambda s, f=f: mean_vectors(f(adatas, s), genes))
+                    record(baseline_name(f"{m} [{spec}]"), seed, lambda s, f=f: mean_vectors(f(adatas, s), genes))
             if seed in args.seeds[: args.ablation_seeds]:
                 record(f"{ABLATION} [{spec}]", seed, lambda s: mean_vectors(muse_joint(
                     adatas, seed=s, max_epochs=args.max_epochs,
@@ -375,10 +387,11 @@ def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any])
         for run, part in zip([r for r in runs if cname in r["collections"]], parts, strict=True):
             res["graphs"].update(part["graphs"])
             res["shared_genes"].update(part["shared_genes"])
-            for m, tabs in part["per_set"].items():
+            for m0, tabs in part["per_set"].items():
+                m = baseline_name(m0)
                 # a method's i-th score is of the run's i-th seed (every method runs on a prefix of the seeds);
                 # a method in several runs pools their seeds, and a seed scored twice counts once
-                times = part.get("train_s", {}).get(m, [])
+                times = part.get("train_s", {}).get(m0, [])
                 for i, t in enumerate(tabs):
                     if (m, run["args"]["seeds"][i]) in seen:
                         continue
