@@ -330,7 +330,7 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
 def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
     ref = args.reference or f"{MUSE} [{args.variants[0]}]"
     if ref not in res["per_set"] and not args.reference:  # the default variant was not trained (--default-seeds 0)
-        ref = next(m for m in res["per_set"] if m.startswith(f"{MUSE} ["))
+        ref = next((m for m in res["per_set"] if m.startswith(f"{MUSE} [")), None)
     md = [f"## {cname}", "", "Graphs (per variant): cells, genes, edges, density (share of gene pairs linked).", "",
           "| variant | dataset | cells | graph | genes | edges | density |", "|---|---|---|---|---|---|---|"]
     for rule, desc in res["graphs"].items():
@@ -340,6 +340,8 @@ def summarise(cname: str, res: dict[str, Any], args: argparse.Namespace) -> tupl
     md += ["", "Genes scored (in the graphs of ≥ 2 datasets): "
            + ", ".join(f"{r}: {n}" for r, n in res["shared_genes"].items()) + ".", ""]
     summary: dict[str, Any] = {}
+    if ref is None:  # no MuSe-GNN scored yet (its variants come after the baselines): nothing to pair against
+        return md + ["No MuSe-GNN scores yet.", ""], summary
     for metric in ("go_auroc", "pair_auroc"):
         per_set = {m: pd.concat([t[metric] for t in tabs], axis=1).mean(axis=1) for m, tabs in res["per_set"].items()}
         bt = bootstrap(per_set, ref, args.n_boot)
