@@ -65,6 +65,7 @@ def real_data_missing() -> bool:
     print(f"{DATA} not found: nothing to benchmark (the real data live next to the repository).")
     return True
 
+
 MYELOID = {"CD14 Mono", "CD16 Mono", "DC"}
 LYMPHOID = {"CD4 Naive T", "CD4 Memory T", "CD8 T", "T activated", "NK", "B", "B Activated"}
 MULTITISSUE = {
@@ -252,7 +253,6 @@ def baseline_name(method: str) -> str:
         return method
     keep = [p for p in rest[:-1].split(",") if p and ("=" not in p or p.split("=", 1)[0] in GRAPH_KEYS)]
     return f"{name} [{','.join(keep)}]"
-
 
 
 def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, log: list[str],

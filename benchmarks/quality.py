@@ -127,8 +127,9 @@ SIMULATED = ("heart", "lung", "liver", "multimodal", "cross-species")
 
 
 def simulated_collections(seed: int, *, smoke: bool = False,
-                          only: tuple[str, ...] = SIMULATED) -> dict[str, dict[str, ad.AnnData]]:
-    """The simulated collections of one seed (those in ``only``), graphs built (see the module docstring)."""
+                          only: tuple[str, ...] | None = None) -> dict[str, dict[str, ad.AnnData]]:
+    """The simulated collections of one seed (those in ``only``, default all), graphs built (see the module
+    docstring)."""
     import muse_gnn as mg
 
     n_genes, n_top, cells = (300, 150, (150, 250)) if smoke else (600, 300, (300, 600))
@@ -153,6 +154,10 @@ def simulated_collections(seed: int, *, smoke: bool = False,
         if a.uns["species"] == "mouse":
             mg.pp.map_orthologs(a, table)  # before the graph: genes are matched by (human) symbol
     out["cross-species"] = cross
+    only = tuple(out) if only is None else only
+    if set(only) - set(out):
+        raise ValueError(f"collections {sorted(set(only) - set(out))} are not in this configuration "
+                         f"({list(out)}; the smoke run has fewer).")
     out = {k: v for k, v in out.items() if k in only}
     for name, adatas in out.items():
         mg.pp.coexpression_graphs(adatas, n_top_genes=n_top, method="cscore", show_progress_bar=False)
@@ -190,7 +195,7 @@ def run_simulated(args: argparse.Namespace, meths: dict, info: dict, command: st
     collections_info: dict[str, Any] = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        colls = simulated_collections(seed, smoke=args.smoke, only=tuple(args.collections))
+        colls = simulated_collections(seed, smoke=args.smoke, only=tuple(args.collections) if args.collections else None)
         graph_s[seed] = time.perf_counter() - t0
         print(f"[simulated seed {seed}] collections and graphs in {graph_s[seed]:.1f} s", flush=True)
         for cname, adatas in colls.items():
@@ -435,7 +440,7 @@ def main() -> None:
     p.add_argument("--methods", nargs="+", default=None, help="display names to run (default all)")
     p.add_argument("--muse-options", nargs="+", default=[], metavar="KEY=VALUE",
                    help="mg.tl.fit options of every full MuSe-GNN fit, e.g. lambda_similarity=1")
-    p.add_argument("--collections", nargs="+", choices=SIMULATED, default=list(SIMULATED),
+    p.add_argument("--collections", nargs="+", choices=SIMULATED, default=None,
                    help="simulated collections to run (default all)")
     p.add_argument("--suffix", default="", help="appended to the result names (quality_simulated<suffix>)")
     p.add_argument("--threads", type=int, default=1, help="torch / BLAS threads")
