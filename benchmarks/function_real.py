@@ -281,7 +281,8 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
     for vi, spec in enumerate(args.variants):
         opts = parse_variant(spec)
         gopts = {k: v for k, v in opts.items() if k in GRAPH_KEYS}
-        fopts = {k: v for k, v in opts.items() if k not in GRAPH_KEYS}
+        # training options of the variant; its max_epochs (a lever) overrides --max-epochs
+        fopts = {"max_epochs": args.max_epochs, **{k: v for k, v in opts.items() if k not in GRAPH_KEYS}}
         t0 = time.perf_counter()
         adatas, desc = build_graphs(coll, args.genes, gopts)
         res["graphs"][spec] = desc
@@ -299,8 +300,7 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
             holder: dict[str, Any] = {}
 
             def fit(s: int, holder: dict = holder) -> pd.DataFrame:
-                joint, holder["model"] = muse_joint(adatas, seed=s, max_epochs=args.max_epochs, return_model=True,
-                                                    **fopts)
+                joint, holder["model"] = muse_joint(adatas, seed=s, return_model=True, **fopts)
                 return mean_vectors(joint, genes)
 
             if vi > 0 or seed in args.seeds[: args.default_seeds]:
@@ -319,11 +319,10 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
                     record(baseline_name(f"{m} [{spec}]"), seed, lambda s, f=f: mean_vectors(f(adatas, s), genes))
             if seed in args.seeds[: args.ablation_seeds]:
                 record(f"{ABLATION} [{spec}]", seed, lambda s: mean_vectors(muse_joint(
-                    adatas, seed=s, max_epochs=args.max_epochs,
-                    **{**fopts, "lambda_similarity": 0.0, "lambda_contrast": 0.0}), genes))
+                    adatas, seed=s, **{**fopts, "lambda_similarity": 0.0, "lambda_contrast": 0.0}), genes))
             if not args.no_mlp and seed in args.seeds[: args.variant_seeds]:
                 record(f"{MLP} [{spec}]", seed, lambda s: mean_vectors(
-                    muse_joint(adatas, seed=s, max_epochs=args.max_epochs, **{**fopts, "decoder": "mlp"}), genes))
+                    muse_joint(adatas, seed=s, **{**fopts, "decoder": "mlp"}), genes))
     return res
 
 
