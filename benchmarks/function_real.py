@@ -20,7 +20,7 @@ the graphs of at least two datasets) and the same GO BP sets:
   residuals, as its graph), averaged over the datasets that hold both genes, truncated SVD to 32 dimensions;
 * ``Gene2vec``, ``GAE``, ``VGAE`` (``baselines/``, per dataset, plain mean over datasets as in ``quality.py``);
 * MuSe-GNN (``mg.tl.fit`` defaults), its ablation without the cross-dataset terms and ``decoder="mlp"``; and,
-  from the same trained default model, ``MuseGNN.gene_embedding()`` (agreement-weighted) vectors.
+  from the same trained model of every variant, ``MuseGNN.get_gene_embedding()`` (agreement-weighted) vectors.
 
 Metrics: GO BP ``geneset_auroc`` (5-fold logistic regression per set) and ``pair_auroc`` on ``--max-sets`` sets
 drawn once; per set, the mean over seeds; a 95 % percentile bootstrap over sets (``--n-boot`` resamples) for each
@@ -305,11 +305,11 @@ def run_collection(cname: str, coll: dict, args: argparse.Namespace, gmt: dict, 
 
             if vi > 0 or seed in args.seeds[: args.default_seeds]:
                 record(f"{MUSE} [{spec}]", seed, fit)
+            if "model" in holder:  # the same model's agreement-weighted vectors, on every variant
+                record(f"{AGREE} [{spec}]", seed, lambda s: (lambda ge: pd.DataFrame(
+                    ge.obsm["X_muse"], index=ge.obs_names.astype(str)))(holder["model"].get_gene_embedding()))
             if vi > 0:
                 continue
-            if "model" in holder:
-                record(f"{AGREE} [{spec}]", seed, lambda s: (lambda ge: pd.DataFrame(
-                    ge.obsm["X_muse"], index=ge.obs_names.astype(str)))(holder["model"].gene_embedding()))
             if seed == seeds[0]:
                 rhos = {n: coexpression(adatas[n], coll[n][1]) for n in adatas}
             record(AGG, seed, lambda s: aggregated_coexpression(rhos, genes, s))
