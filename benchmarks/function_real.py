@@ -9,10 +9,11 @@ Two collections (``/work/shared/data``; the script says so and stops when it is 
 
 Graphs with the package defaults at ``--genes`` genes per graph (all genes where a dataset has fewer), once per
 MuSe-GNN configuration in ``--variants`` (edge rule and options; every method runs on the first, the others run
-only MuSe-GNN, which is how the default edge rule was chosen). A variant may also set ``negatives=uniform``, a lever
-of this benchmark only: the edge decoder's negatives drawn as uniform pairs of the graph (the package's rule before
-2026-12-03) instead of true non-edges. Methods, all scored on the same genes (those in
-the graphs of at least two datasets) and the same GO BP sets:
+only MuSe-GNN, which is how the default edge rule was chosen); a variant may also set training options of
+``mg.tl.fit`` (``lambda_similarity=3``, ``negatives=non_edges``, ``max_epochs=150``, ...). Results before
+2026-12-07 name a variant without ``negatives=`` for true non-edges, the package's rule then; the default is now
+``negatives="uniform"``. Methods, all scored on the same genes (those in the graphs of at least two datasets) and
+the same GO BP sets:
 
 * ``PCA (per dataset, concatenated)``: 32 PCs of each dataset's residual features, concatenated over datasets,
   zeros where a gene is absent (averaging PCs of different datasets would mix unrelated axes);

@@ -221,6 +221,7 @@ class MuseGNN:
         lambda_contrast: float = _D.lambda_contrast,
         temperature: float = _D.temperature,
         n_contrast: int = _D.n_contrast,
+        negatives: Literal["uniform", "non_edges"] = _D.negatives,  # type: ignore[assignment]
         early_stopping: bool = _D.early_stopping,
         early_stopping_patience: int = _D.early_stopping_patience,
         early_stopping_min_delta: float = _D.early_stopping_min_delta,
@@ -259,7 +260,7 @@ class MuseGNN:
         cfg = TrainConfig(
             max_epochs=int(max_epochs), lr=float(lr), lr_decoder=None if lr_decoder is None else float(lr_decoder),
             lambda_similarity=float(lambda_similarity), lambda_contrast=float(lambda_contrast),
-            temperature=float(temperature), n_contrast=int(n_contrast),
+            temperature=float(temperature), n_contrast=int(n_contrast), negatives=str(negatives),
             early_stopping=bool(early_stopping), early_stopping_patience=int(early_stopping_patience),
             early_stopping_min_delta=float(early_stopping_min_delta), max_pass_size=int(max_pass_size),
             max_edges=int(max_edges), checkpoint_every=int(checkpoint_every), precision=str(precision),

@@ -1,11 +1,16 @@
-"""Negative gene pairs for the edge decoder: uniform non-edges of the same graph, drawn on the device."""
+"""Negative gene pairs for the edge decoder: uniform pairs, or uniform non-edges, of the same graph, on the device."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-__all__ = ["NEGATIVE_ROUNDS", "EdgeLookup", "sample_negatives"]
+__all__ = ["NEGATIVE_ROUNDS", "NEGATIVE_RULES", "EdgeLookup", "sample_negatives"]
+
+NEGATIVE_RULES = ("uniform", "non_edges")
+"""Rules for the edge decoder's negatives (``negatives=`` of training): ``"uniform"``, a uniform node of the head's
+graph (an edge or the head itself with probability about the graph's density); ``"non_edges"``, a uniform node
+that is neither the head nor one of its neighbours."""
 
 NEGATIVE_ROUNDS = 4
 """Redraws of a negative that hit an edge or its own head. A draw fails with probability about the graph's density
@@ -54,12 +59,14 @@ def sample_negatives(
     head: Tensor,
     start: Tensor,
     size: Tensor,
-    lookup: EdgeLookup,
+    lookup: EdgeLookup | None,
     generator: torch.Generator,
     *,
+    rule: str,
     rounds: int = NEGATIVE_ROUNDS,
 ) -> tuple[Tensor, Tensor]:
-    """One negative tail per head: a uniform node of the head's graph that is neither the head nor a neighbour.
+    """One negative tail per head: a uniform node of the head's graph (``rule="uniform"``), or one that is neither
+    the head nor a neighbour (``rule="non_edges"``).
 
     Parameters
     ----------
@@ -68,15 +75,18 @@ def sample_negatives(
     start, size
         First node and number of nodes of each head's graph.
     lookup
-        The batch's edges.
+        The batch's edges (needed by ``rule="non_edges"`` only).
     generator
         Random generator on the heads' device.
+    rule
+        One of :data:`NEGATIVE_RULES`.
     rounds
-        Redraws of failed draws; draws still failing afterwards are marked invalid.
+        ``rule="non_edges"``: redraws of failed draws; draws still failing afterwards are marked invalid.
 
     Returns
     -------
-    ``(tail, valid)``: tails in batch positions and a float mask (1 for a true non-edge, 0 for a draw to ignore).
+    ``(tail, valid)``: tails in batch positions and a float mask (1 for a negative to score, 0 for a draw to
+    ignore; all ones with ``rule="uniform"``).
 
     Examples
     --------
@@ -85,7 +95,7 @@ def sample_negatives(
     >>> ei = torch.tensor([[0, 1], [1, 0]])
     >>> head = torch.zeros(100, dtype=torch.long)
     >>> tail, valid = sample_negatives(head, torch.zeros(100, dtype=torch.long), torch.full((100,), 3),
-    ...                                EdgeLookup(ei, 3), torch.Generator().manual_seed(0))
+    ...                                EdgeLookup(ei, 3), torch.Generator().manual_seed(0), rule="non_edges")
     >>> bool(((tail == 2) | (valid == 0)).all())
     True
     """
@@ -94,10 +104,17 @@ def sample_negatives(
         r = torch.rand(head.shape[0], generator=generator, device=head.device)
         return start + (r * size).long().clamp_max(size - 1)
 
+    if rule not in NEGATIVE_RULES:
+        raise ValueError(f"negatives must be one of {NEGATIVE_RULES}, got {rule!r}.")
+    tail = draw()
+    if rule == "uniform":
+        return tail, torch.ones(head.shape[0], dtype=torch.float32, device=head.device)
+    if lookup is None:
+        raise ValueError("rule='non_edges' needs the batch's edges (`lookup`).")
+
     def bad(t: Tensor) -> Tensor:
         return (t == head) | lookup.contains(head, t)
 
-    tail = draw()
     fail = bad(tail)
     for _ in range(rounds):  # fixed number of vectorised redraws: no data-dependent loop, no host sync
         tail = torch.where(fail, draw(), tail)

@@ -29,11 +29,19 @@ from ._trainer import TrainConfig, Trainer
 if TYPE_CHECKING:
     from ._model import MuseGNN
 
-__all__ = ["QUERY_STREAM", "FixedTargets", "map_query"]
+__all__ = ["QUERY_STREAM", "SAVED_NEGATIVES", "FixedTargets", "map_query", "trained_negatives"]
 
 QUERY_STREAM = 2
 """Seed-stream id of the contrastive-positive draws of a mapped dataset: ``default_rng([random_state,
 QUERY_STREAM])`` (training uses ``PARTNER_STREAM`` of the trainer)."""
+
+SAVED_NEGATIVES = "non_edges"
+"""Negatives rule of a model saved before training recorded ``negatives`` (such models drew true non-edges)."""
+
+
+def trained_negatives(model: MuseGNN) -> str:
+    """The edge decoder's negatives rule ``model`` was trained with; a mapped dataset's decoder is trained alike."""
+    return str(model.train_params.get("negatives", SAVED_NEGATIVES))
 
 
 @dataclass
@@ -153,7 +161,8 @@ def map_query(
             f"known groups: {sorted(module.shared.keys())}."
         )
     cfg = TrainConfig(max_epochs=int(max_epochs), lr=float(lr),
-                      lr_decoder=None if lr_decoder is None else float(lr_decoder), random_state=int(random_state))
+                      lr_decoder=None if lr_decoder is None else float(lr_decoder), random_state=int(random_state),
+                      negatives=trained_negatives(model))
     snap = _Snapshot(model, adata, key_added)
     try:
         t_new = model.gene_index.add(graph, np.random.default_rng([random_state, QUERY_STREAM]))

@@ -21,7 +21,7 @@ from ._data import GraphData
 from ._distributed import DistContext, SharedForward, gather_rows, sum_allreduce_hook
 from ._losses import edge_bce, nt_xent, weighted_similarity
 from ._module import DENSE_PAIRS_PER_EDGE, MuseModule, NodeBatch
-from ._negatives import EdgeLookup, sample_negatives
+from ._negatives import NEGATIVE_RULES, EdgeLookup, sample_negatives
 from ._pairs import GeneIndex
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class TrainConfig:
     lambda_contrast: float = 0.01
     temperature: float = 0.07
     n_contrast: int = 100
+    negatives: str = "uniform"
     early_stopping: bool = False
     early_stopping_patience: int = 45
     early_stopping_min_delta: float = 0.0
@@ -71,6 +72,8 @@ class TrainConfig:
     random_state: int = 0
 
     def __post_init__(self) -> None:
+        if self.negatives not in NEGATIVE_RULES:
+            raise ValueError(f"negatives must be one of {NEGATIVE_RULES}, got {self.negatives!r}.")
         if self.precision not in {"32", "bf16-mixed"}:
             raise ValueError(f"precision must be '32' or 'bf16-mixed', got {self.precision!r}.")
         if int(self.max_epochs) < 0:
@@ -283,8 +286,9 @@ class Trainer:
                 logits = self.module.decoders[f"d{t}"](zt)
                 out.append(F.binary_cross_entropy_with_logits(logits, self._dense_adj(t)))
             return torch.stack(out)
-        # sampled edges: every undirected edge once, and as many non-edges from the same graph: the tail is
-        # corrupted uniformly within the graph, redrawn where it hits an edge or the head (`sample_negatives`).
+        # sampled edges: every undirected edge once, and as many negatives from the same graph: the tail is
+        # corrupted uniformly within the graph; with negatives="non_edges" it is redrawn where it hits an edge or
+        # the head (`sample_negatives`).
         k = len(nb.ids)
         sizes = torch.tensor([self.graphs[t].n_nodes for t in nb.ids], device=self.device)
         starts = torch.tensor([nb.offsets[t] for t in nb.ids], device=self.device)
@@ -298,7 +302,8 @@ class Trainer:
             rate = (self.cfg.max_edges / n_edges.clamp_min(1)).clamp_max(1.0)
             sub = torch.rand(pos.shape[1], generator=self.gen, device=self.device) < rate[g_pos]
             pos, g_pos = pos[:, sub], g_pos[sub]
-        tail, valid = sample_negatives(pos[0], starts[g_pos], sizes[g_pos], self._lookup(nb), self.gen)
+        lookup = self._lookup(nb) if self.cfg.negatives == "non_edges" else None
+        tail, valid = sample_negatives(pos[0], starts[g_pos], sizes[g_pos], lookup, self.gen, rule=self.cfg.negatives)
         neg = torch.stack([pos[0], tail])
         scale = torch.stack([self.module.decoders[f"d{t}"].scale for t in nb.ids])
         bias = torch.stack([self.module.decoders[f"d{t}"].bias for t in nb.ids])
