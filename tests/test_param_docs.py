@@ -82,6 +82,7 @@ ALLOWED: dict[tuple[str, tuple[str, ...]], str] = {
                      "pp.coexpression_graph", "tl.gene_modules")): "kNN graphs of different purposes",
     ("n_top", ("tl.similar_genes",)): "neighbours there, terms per module in pl.enrichment",
     ("n_top_genes", ("pp.residual_hvg",)): "genes flagged there, graph genes in coexpression_graph",
+    ("negatives", ("metrics.pair_auroc",)): "the metric's negative gene pairs there, the edge decoder's in training",
     ("orthologs", ("tl.ortholog_coclustering",)): "optional there, with the direction of its species pair",
     ("params", ("pp.CSCoreResult",)): "result attributes of different functions",
     ("random_state", ("metrics.neighbor_overlap", "metrics.paper_metrics", "tl.embed", "MuseGNN.map_query",

@@ -48,7 +48,7 @@ class GramMLPDecoder(nn.Module):
 class EdgeDecoder(nn.Module):
     r"""Sampled-edge decoder: logit :math:`a_t \langle z_g, z_h\rangle + b_t` for given gene pairs.
 
-    Only the scored pairs (the graph's edges and as many sampled non-edges) are evaluated, so memory is
+    Only the scored pairs (the graph's edges and as many sampled negatives) are evaluated, so memory is
     linear in the number of edges. The dataset-specific scale ``a_t`` and offset ``b_t`` let graphs of
     different density share one embedding geometry.
 

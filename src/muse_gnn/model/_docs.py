@@ -50,7 +50,7 @@ sparse attention 192 (its memory is that much larger); larger collections are sp
 epoch, their gradients accumulated. The default, 50 million, keeps a pass near 2–3 GB on CPU.""",
     "max_edges": """\
 With ``decoder="edges"``, a graph with more edges scores a random subset of about this many (and as many
-non-edges) each epoch, so memory stays bounded for large, dense graphs.""",
+negatives) each epoch, so memory stays bounded for large, dense graphs.""",
     "checkpoint_dir": """\
 Write a checkpoint there every ``checkpoint_every`` epochs and at the end; if the folder already holds one from
 the same call, training resumes from it (same result as an uninterrupted run).""",
@@ -90,7 +90,7 @@ QUERY_PARAM_DOCS = param_docs(
                 "(query mapping runs on one device).",
 ) + """
 random_state
-    Seed of the new layers and of the sampled non-edges and contrastive positives.
+    Seed of the new layers and of the sampled decoder negatives and contrastive positives.
 """ + param_docs(TRAIN_PARAM_DOCS, "show_progress_bar") + """
 key_added
     ``adata.varm`` key of the embedding (when ``inplace``).

@@ -94,7 +94,8 @@ def edge_bce(
     """Binary cross-entropy of sampled edges, averaged per graph (``(n,)``).
 
     ``neg_weight`` (0 or 1 per negative) leaves out negatives that could not be drawn as true non-edges
-    (:func:`~muse_gnn.model._negatives.sample_negatives`), by weight rather than by indexing (no host sync).
+    (``negatives="non_edges"``, :func:`~muse_gnn.model._negatives.sample_negatives`), by weight rather than by
+    indexing (no host sync).
     """
     lp = F.binary_cross_entropy_with_logits(pos_logits, torch.ones_like(pos_logits), reduction="none")
     ln = F.binary_cross_entropy_with_logits(neg_logits, torch.zeros_like(neg_logits), reduction="none")

@@ -66,10 +66,10 @@ class MuseGNN:
     share
         ``"all"`` or ``"group"`` (see above).
     decoder
-        ``"edges"``: scores the graph's edges and as many sampled non-edges with a scaled inner product,
-        memory linear in edges (default: as good as the dense decoder on the simulator benchmark and scales to
-        5,000+ genes). ``"mlp"``: the reference, a dataset-specific MLP on ``Z Zᵀ`` against the dense
-        adjacency (quadratic memory).
+        ``"edges"``: scores the graph's edges and as many sampled negatives (``negatives=`` of :meth:`train`)
+        with a scaled inner product, memory linear in edges (default: as good as the dense decoder on the
+        simulator benchmark and scales to 5,000+ genes). ``"mlp"``: the reference, a dataset-specific MLP on
+        ``Z Zᵀ`` against the dense adjacency (quadratic memory).
     heads
         Attention heads of the input layer (4 in the reference).
     attention
