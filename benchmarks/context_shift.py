@@ -22,6 +22,7 @@ Usage::
 
     python benchmarks/context_shift.py               # 3 seeds
     QUICK=1 python benchmarks/context_shift.py       # 1 seed, 500 genes, 40 epochs
+    python benchmarks/context_shift.py --fit-options negatives=uniform --name context_shift_uniform
 
 Results: ``benchmarks/results/context_shift.{json,md}``.
 """
@@ -113,6 +114,8 @@ def main() -> None:
     p.add_argument("--n-comps", type=int, default=256)
     p.add_argument("--max-epochs", type=int, default=40 if quick else 300)
     p.add_argument("--name", default="context_shift_quick" if quick else "context_shift")
+    p.add_argument("--fit-options", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="training options of every fit (mg.tl.fit), e.g. negatives=uniform")
     args = p.parse_args()
     from function_real import DATA, immune_collection, real_data_missing
 
@@ -124,7 +127,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     import muse_gnn as mg
-    from _common import RESULTS, machine
+    from _common import RESULTS, machine, parse_option
     from muse_gnn._utils import get_matrix
 
     mg.settings.progress_bar = False
@@ -165,7 +168,8 @@ def main() -> None:
     rows, per_seed = [], []
     for seed in args.seeds:
         t1 = time.perf_counter()
-        model = mg.tl.fit(adatas, max_epochs=args.max_epochs, random_state=seed, inplace=False)
+        model = mg.tl.fit(adatas, max_epochs=args.max_epochs, random_state=seed, inplace=False,
+                          **dict(parse_option(o) for o in args.fit_options))
         joint = model.get_joint_embedding()
         joint.obs["condition"] = joint.obs["dataset"].astype(str).map(cond).astype("category")
         rel = mg.tl.context_shift(joint, between=("control", "stimulated"), tissue_key="condition",
@@ -191,7 +195,8 @@ def main() -> None:
     md = ["# Context shift between control and interferon-β stimulated PBMCs (Kang 2018)", "",
           f"Command: `{command}`  ", f"Machine: {machine()}  ",
           f"Seeds {args.seeds}; {args.genes} genes per graph (default edge rule, {rule!r}), n_comps {args.n_comps}; "
-          f"MuSe-GNN {args.max_epochs} epochs; graphs {graph_s:.0f} s.", "",
+          f"MuSe-GNN {args.max_epochs} epochs, other training options "
+          f"{', '.join(args.fit_options) or 'default'}; graphs {graph_s:.0f} s.", "",
           "AUROC of each ranking for the set's genes among the genes in both conditions (mean ± sd over seeds; the "
           "expression and co-expression rankings do not depend on the seed), and the set's genes among the top 50.",
           "", "| ranking | GO BP set | genes ranked | in set | AUROC | top 50 |", "|---|---|---|---|---|---|"]
