@@ -294,9 +294,9 @@ The bubble plot shows the two most significant terms of each module (FDR < 0.05)
 size is the overlap, colour −log10 FDR. Read together with the module × dataset table above, several modules have
 a clear identity: a module of ribosomal protein genes (rows of the immune, glioma and ST data) is enriched for
 cytoplasmic translation, one made mostly of the 10x immune data's rows for the response to virus
-(interferon-stimulated genes), modules led by PBMC rows for T-cell activation and B-cell activation, one mostly of
-oligodendroglioma rows for carboxylic acid biosynthesis, one mostly of myoblast rows for muscle tissue development,
-and one shared by the myoblast, glioma and ST data for nucleoside triphosphate (energy) biosynthesis.
+(interferon-stimulated genes), modules led by PBMC rows for T-cell activation, B-cell activation and myeloid leukocyte activation, one
+mostly of oligodendroglioma rows for carboxylic acid biosynthesis, one shared by the ST, myoblast and glioma data
+for mitochondrial gene expression, and a small one of myoblast and glioma rows for cholesterol biosynthesis.
 """)
 
 code(r'''
@@ -321,8 +321,8 @@ within.groupby(["query", "query_dataset"], sort=False).agg(
 ''')
 
 md(r"""
-Where myeloid cells are present, *FCER1G* sits with myeloid genes (*TYROBP*, *AIF1*, *LST1*, *IFI30* in PBMC;
-*SELPLG*, *CD83* in the microglia/macrophages of the glioma; *LYZ*, *CXCL16* in the immune data);
+Where myeloid cells are present, *FCER1G* sits with myeloid genes (*AIF1*, *LST1*, *TYROBP* in PBMC;
+*LAPTM5*, *CD83* in the microglia/macrophages of the glioma; *SRGN*, *CXCL16* in the immune data);
 *HMGB2* sits with proliferation genes (*NUSAP1*,
 *ZWINT*, histones in myoblasts; *STMN1*, *PCNA* in PBMC).
 
@@ -337,8 +337,8 @@ across.pivot(index=["query", "query_dataset"], columns="dataset", values="gene")
 
 md(r"""
 The immune, myoblast and PBMC rows of *HMGB2* are each other's nearest rows: the gene has kept its embedding
-across these three datasets. *FCER1G* does not, but it finds myeloid genes:
-*TYROBP* in PBMC from the immune data, and *TYMP* in the immune data from PBMC. The rows of
+across these three datasets. So have the immune and PBMC rows of *FCER1G*; its glioma row finds *SRGN*, a
+myeloid gene, in the immune and myoblast data. The rows of
 the ST dataset never find their counterpart: a 100 µm spot of a tumour section averages many cells of
 several types, so these genes have other co-expression partners there, and the similarity loss, weighted by how
 much the neighbourhoods agree, does not pull them together.

@@ -196,7 +196,7 @@ mg.pl.embedding(joint, color=["species", "technology", "tissue"], size=10, wspac
 
 md(r"""
 Species, technologies and tissues largely mix, although a gene's rows from different datasets are not always
-neighbours (the same gene is the nearest cross-dataset row for about two rows in five). The modules follow
+neighbours (the same gene is the nearest cross-dataset row for about two rows in three). The modules follow
 the planted programs:
 """)
 
@@ -295,7 +295,8 @@ mg.pl.module_sharing(joint, between="dataset", min_rows=10)
 ''')
 
 md(r"""
-The same by species: every module is present in both human and mouse datasets.
+The same by species: all modules but one are present in both human and mouse datasets (the other, in mouse
+only).
 """)
 
 code(r'''
@@ -326,7 +327,7 @@ pd.DataFrame.from_dict(rows, orient="index").rename_axis("datasets per tissue")
 
 md(r"""
 The shift separates context genes better when a gene was embedded in two or more datasets per tissue (AUROC
-0.88–0.92, against 0.76 with one): a gene seen in one
+0.70 with two, 0.86 with four, against 0.58 with one): a gene seen in one
 heart and one lung dataset mixes the tissue difference with every other difference between those two datasets
 (technology, species, noise). The same limits the test: a gene in all eight datasets has C(8, 4) = 70 splits of
 its datasets into four "heart" and four "lung", half of them mirror images, so its p-value cannot go below
