@@ -137,3 +137,14 @@ def test_negatives_option_changes_training_and_query_mapping_follows_it(small_co
     with pytest.raises(ValueError, match="negatives must be one of"):
         mg.tl.fit(small_collection, max_epochs=1, negatives="edges", show_progress_bar=False)
     assert all("X_muse" not in a.varm for a in small_collection.values())
+
+
+def test_negatives_need_the_edge_decoder(small_collection):
+    import muse_gnn as mg
+
+    model = mg.MuseGNN(small_collection, decoder="mlp")
+    with pytest.raises(ValueError, match="decoder='edges' only"):
+        model.train(max_epochs=1, negatives="non_edges", show_progress_bar=False)
+    assert not model.is_trained
+    model.train(max_epochs=1, show_progress_bar=False)  # the default is accepted
+    assert model.is_trained
