@@ -34,12 +34,12 @@ the ablation of the paper).""",
     "temperature": "NT-Xent temperature τ (0.07).",
     "n_contrast": "Dataset-specific genes sampled per side for the contrastive term (100).",
     "negatives": """\
-Negatives of the edge decoder (``decoder="edges"``; the MLP decoder scores every pair), one per scored edge: ``"uniform"``, a uniform gene of the
-same graph (the paper's rule; an edge with probability about the graph's density); ``"non_edges"``, a uniform gene
-that is neither the edge's head nor one of its neighbours. ``"uniform"`` is the default because it scored higher
-on the real-data function benchmark and on the simulated one; ``"non_edges"`` keeps genes whose role differs
-between datasets further apart, which context analyses may need (see the method page). Query mapping uses the
-rule the model was trained with.""",
+Negatives of the edge decoder (``decoder="edges"``; the MLP decoder scores every pair), one per scored edge:
+``"uniform"``, a uniform gene of the same graph (the paper's rule; an edge with probability about the graph's
+density); ``"non_edges"``, a uniform gene that is neither the edge's head nor one of its neighbours. ``"uniform"``
+is the default because it scored higher on the real-data function benchmark and on the simulated one;
+``"non_edges"`` keeps genes whose role differs between datasets further apart, which context analyses may need (see
+the method page). Query mapping uses the rule the model was trained with.""",
     "early_stopping": """\
 Stop when the training loss has not improved by ``early_stopping_min_delta`` for ``early_stopping_patience``
 epochs.""",
