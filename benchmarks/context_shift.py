@@ -166,10 +166,11 @@ def main() -> None:
 
     coexp = cond_mean("stimulated") - cond_mean("control")
     rows, per_seed = [], []
+    fit_options = dict(parse_option(o) for o in args.fit_options)
     for seed in args.seeds:
         t1 = time.perf_counter()
         model = mg.tl.fit(adatas, max_epochs=args.max_epochs, random_state=seed, inplace=False,
-                          **dict(parse_option(o) for o in args.fit_options))
+                          **fit_options)
         joint = model.get_joint_embedding()
         joint.obs["condition"] = joint.obs["dataset"].astype(str).map(cond).astype("category")
         rel = mg.tl.context_shift(joint, between=("control", "stimulated"), tissue_key="condition",

@@ -257,11 +257,6 @@ class MuseGNN:
                 "This model was loaded without its datasets; pass them with `MuseGNN.load(path, adatas=...)` "
                 "to train further."
             )
-        if self.init_params["decoder"] == "mlp" and negatives != _D.negatives:
-            raise ValueError(
-                f"negatives={negatives!r} applies to decoder='edges' only: the MLP decoder scores every gene pair "
-                "against the dense graph. Leave `negatives` at its default, or build the model with decoder='edges'."
-            )
         cfg = TrainConfig(
             max_epochs=int(max_epochs), lr=float(lr), lr_decoder=None if lr_decoder is None else float(lr_decoder),
             lambda_similarity=float(lambda_similarity), lambda_contrast=float(lambda_contrast),
@@ -271,6 +266,11 @@ class MuseGNN:
             max_edges=int(max_edges), checkpoint_every=int(checkpoint_every), precision=str(precision),
             random_state=int(self.init_params["random_state"]),
         )
+        if self.init_params["decoder"] == "mlp" and cfg.negatives != _D.negatives:
+            raise ValueError(
+                f"negatives={negatives!r} applies to decoder='edges' only: the MLP decoder scores every gene pair "
+                "against the dense graph. Leave `negatives` at its default, or build the model with decoder='edges'."
+            )
         kind = launch_kind(strategy, devices)
         opts = {"accelerator": accelerator, "devices": devices, "checkpoint_dir": checkpoint_dir,
                 "deterministic": bool(deterministic), "show_progress_bar": show_progress(show_progress_bar)}
