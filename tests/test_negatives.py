@@ -143,8 +143,10 @@ def test_negatives_need_the_edge_decoder(small_collection):
     import muse_gnn as mg
 
     model = mg.MuseGNN(small_collection, decoder="mlp")
-    with pytest.raises(ValueError, match="decoder='edges' only"):
+    with pytest.raises(ValueError, match="negatives='non_edges': decoder='edges' only"):
         model.train(max_epochs=1, negatives="non_edges", show_progress_bar=False)
+    with pytest.raises(ValueError, match="max_edges=10: decoder='edges' only"):  # the same limit, the same error
+        model.train(max_epochs=1, max_edges=10, show_progress_bar=False)
     assert not model.is_trained
     model.train(max_epochs=1, show_progress_bar=False)  # the default is accepted
     assert model.is_trained

@@ -51,7 +51,8 @@ sparse attention 192 (its memory is that much larger); larger collections are sp
 epoch, their gradients accumulated. The default, 50 million, keeps a pass near 2–3 GB on CPU.""",
     "max_edges": """\
 With ``decoder="edges"``, a graph with more edges scores a random subset of about this many (and as many
-negatives) each epoch, so memory stays bounded for large, dense graphs.""",
+negatives) each epoch, so memory stays bounded for large, dense graphs (a non-default value with
+``decoder="mlp"`` raises).""",
     "checkpoint_dir": """\
 Write a checkpoint there every ``checkpoint_every`` epochs and at the end; if the folder already holds one from
 the same call, training resumes from it (same result as an uninterrupted run).""",

@@ -266,10 +266,11 @@ class MuseGNN:
             max_edges=int(max_edges), checkpoint_every=int(checkpoint_every), precision=str(precision),
             random_state=int(self.init_params["random_state"]),
         )
-        if self.init_params["decoder"] == "mlp" and cfg.negatives != _D.negatives:
+        edge_only = [f"{k}={getattr(cfg, k)!r}" for k in ("negatives", "max_edges") if getattr(cfg, k) != getattr(_D, k)]
+        if self.init_params["decoder"] == "mlp" and edge_only:
             raise ValueError(
-                f"negatives={negatives!r} applies to decoder='edges' only: the MLP decoder scores every gene pair "
-                "against the dense graph. Leave `negatives` at its default, or build the model with decoder='edges'."
+                f"{', '.join(edge_only)}: decoder='edges' only; the MLP decoder scores every gene pair against the "
+                "dense graph. Leave these options at their defaults, or build the model with decoder='edges'."
             )
         kind = launch_kind(strategy, devices)
         opts = {"accelerator": accelerator, "devices": devices, "checkpoint_dir": checkpoint_dir,
