@@ -374,7 +374,8 @@ def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any])
 
     runs = [json.loads((RESULTS / f"{name}.json").read_text()) for name in args.merge]
     args.variants = runs[0]["args"]["variants"]
-    args.seeds = sorted({s for r in runs for s in r["args"]["seeds"]})
+    args.seeds = sorted({s for r in runs for s in r["args"]["seeds"]
+                         if args.merge_seeds is None or s in args.merge_seeds})
     md[3:] = [f"Pooled runs: {', '.join(args.merge)} (their commands: "
               + "; ".join(f"`{r['command']}`" for r in runs) + f"). Seeds {args.seeds}; {args.n_boot} bootstrap "
               "resamples.", ""]
@@ -395,7 +396,7 @@ def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any])
                 # a method in several runs pools their seeds, and a seed scored twice counts once
                 times = part.get("train_s", {}).get(m0, [])
                 for i, t in enumerate(tabs):
-                    if (m, run["args"]["seeds"][i]) in seen:
+                    if (m, run["args"]["seeds"][i]) in seen or run["args"]["seeds"][i] not in args.seeds:
                         continue
                     seen.add((m, run["args"]["seeds"][i]))
                     res["per_set"].setdefault(m, []).append(pd.DataFrame(t).set_index("set"))
@@ -445,12 +446,15 @@ def main() -> None:
                    help="train nothing: pool the per-set scores of earlier runs on the same graphs (result names in "
                         "benchmarks/results: other seeds, other MuSe-GNN variants) and write their joint table, "
                         "paired against the first run's default variant, under --name")
+    p.add_argument("--merge-seeds", type=int, nargs="+", metavar="SEED",
+                   help="with --merge: pool only these seeds (e.g. a one-seed lever against the same seed of the "
+                        "default)")
     p.add_argument("--reference", metavar="METHOD",
                    help="with --merge: the method (as the tables name it) that the paired differences are against; "
                         "default MuSe-GNN on the first run's default variant")
     args = p.parse_args()
-    if args.reference and not args.merge:
-        p.error("--reference is for pooled tables (--merge)")
+    if (args.reference or args.merge_seeds) and not args.merge:
+        p.error("--reference and --merge-seeds are for pooled tables (--merge)")
     if real_data_missing():
         return
     warnings.filterwarnings("ignore", category=UserWarning)
