@@ -71,8 +71,8 @@ def responders(lfc: pd.Series, genes: pd.Index, sets: dict[str, set], threshold:
     """Per set: how many of its genes among ``genes`` change their pseudo-bulk expression at all (|log2 FC| >
     ``threshold``), e.g. ``"21 of 50"``: a ranking of responses cannot be expected to find the others."""
     v = lfc.reindex(genes).abs()
-    return {k: f"{int((v[genes.isin(list(m))] > threshold).sum())} of {int(genes.isin(list(m)).sum())}"
-            for k, m in sets.items()}
+    in_set = {k: genes.isin(list(m)) for k, m in sets.items()}
+    return {k: f"{int((v[y] > threshold).sum())} of {int(y.sum())}" for k, y in in_set.items()}
 
 
 def neighbourhood_change(joint, cond: dict[str, str], k: int = 20) -> pd.Series:

@@ -396,9 +396,10 @@ def merge_runs(args: argparse.Namespace, md: list[str], payload: dict[str, Any])
                 # a method in several runs pools their seeds, and a seed scored twice counts once
                 times = part.get("train_s", {}).get(m0, [])
                 for i, t in enumerate(tabs):
-                    if (m, run["args"]["seeds"][i]) in seen or run["args"]["seeds"][i] not in args.seeds:
+                    seed = run["args"]["seeds"][i]
+                    if (m, seed) in seen or seed not in args.seeds:  # scored already, or not asked for
                         continue
-                    seen.add((m, run["args"]["seeds"][i]))
+                    seen.add((m, seed))
                     res["per_set"].setdefault(m, []).append(pd.DataFrame(t).set_index("set"))
                     if i < len(times):
                         res["train_s"].setdefault(m, []).append(times[i])
